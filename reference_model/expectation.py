@@ -122,6 +122,8 @@ class Expectation:
     """Whether the primary outcome has the NIC process the frame (CryptoDone = 1)."""
     matched_sa_ids: tuple[int, ...] = ()
     """The inbound bundles the frame matched, outermost first (empty when none)."""
+    reference: Indication | None = None
+    """What the reference NIC indicates: the concrete values of the primary outcome (the ``reference`` adapter)."""
 
     @property
     def primary(self) -> Outcome:
