@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
 import json
+from types import ModuleType
+from typing import cast
 
 import pytest
 
-from conformance.cli import main
+from conformance.cli import COMMANDS, CommandModule, main
 
-PLACEHOLDERS = [
-    ["run", "--iut", "scapy"],
-    ["adapters"],
-    ["export"],
-    ["judge"],
-    ["report"],
-    ["matrix"],
-]
+PLACEHOLDER_ARGS = {"run": ["--iut", "scapy"]}
+"""Required options of placeholder commands, so argparse accepts the call."""
 
 
 def test_clauses_table_lists_every_clause(capsys: pytest.CaptureFixture[str]) -> None:
@@ -68,10 +65,12 @@ def test_cli_debug_reraises_user_error() -> None:
         main(["clauses", "RX-NO-SA", "--debug"])
 
 
-@pytest.mark.parametrize("argv", PLACEHOLDERS, ids=lambda argv: argv[0])
-def test_cli_placeholder_command_exits_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    """Fails (and should then be deleted) once the lead implements the command."""
-    assert main(argv) == 2
+@pytest.mark.parametrize("module", COMMANDS, ids=lambda module: module.NAME)
+def test_cli_placeholder_command_exits_2(module: CommandModule, capsys: pytest.CaptureFixture[str]) -> None:
+    """Commands still built on ``not_implemented`` say so and exit 2 (implemented ones are covered elsewhere)."""
+    if "not_implemented(" not in inspect.getsource(cast(ModuleType, module)):
+        pytest.skip(f"{module.NAME} is implemented")
+    assert main([module.NAME, *PLACEHOLDER_ARGS.get(module.NAME, [])]) == 2
     assert "not implemented yet" in capsys.readouterr().err
 
 
