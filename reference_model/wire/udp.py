@@ -20,9 +20,7 @@ def nat_keepalive(*, src_port: int = UDP_ENCAP_PORT, dst_port: int = UDP_ENCAP_P
     return Upper(protocol=IpProtocol.UDP, data=encode_udp_header(src_port, dst_port, 1) + NAT_KEEPALIVE)
 
 
-def ike_packet(
-    ike_message: bytes = b"", *, src_port: int = UDP_ENCAP_PORT, dst_port: int = UDP_ENCAP_PORT
-) -> Upper:
+def ike_packet(ike_message: bytes = b"", *, src_port: int = UDP_ENCAP_PORT, dst_port: int = UDP_ENCAP_PORT) -> Upper:
     """An IKE message on port 4500 behind the four-zero-byte non-ESP marker (RX-UDPESP-NON-ESP-UNTOUCHED)."""
     payload = NON_ESP_MARKER + ike_message
     return Upper(protocol=IpProtocol.UDP, data=encode_udp_header(src_port, dst_port, len(payload)) + payload)
