@@ -110,8 +110,10 @@ def main() -> int:
                 write(b"this is not json\n")
                 continue
             if mode == "shape":
-                write(b'{"ok": true, "status": 0, "results": "x", "indications": [{"frame": "00", "info": "2"}],'
-                      b' "name": 1}\n')
+                write(
+                    b'{"ok": true, "status": 0, "results": "x", "indications": [{"frame": "00", "info": "2"}],'
+                    b' "name": 1}\n'
+                )
                 continue
             if mode == "twice":
                 line = json.dumps(reply).encode() + b"\n"
