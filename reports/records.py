@@ -53,29 +53,37 @@ class RecordFormatError(ValueError):
 class Verdict(Enum):
     """Per finding and per clause (architecture, Verdicts). ``severity`` orders them: the worst wins."""
 
-    UNSUPPORTED = "UNSUPPORTED"
     PASS = "PASS"
+    UNSUPPORTED = "UNSUPPORTED"
     NON_STRICT = "NON-STRICT"
-    ERROR = "ERROR"
     FAIL = "FAIL"
+    ERROR = "ERROR"
 
     @property
     def severity(self) -> int:
-        """UNSUPPORTED < PASS < NON-STRICT < ERROR < FAIL.
-
-        A clause that passed somewhere is PASS even if it did not apply elsewhere; a proven violation (FAIL) outranks
-        an example the harness could not finish (ERROR), because it is what the vendor must fix.
-        """
+        """PASS < UNSUPPORTED < NON-STRICT < FAIL < ERROR, the same order as ``conformance.verdicts`` (not imported:
+        reports stand alone) and as the run's exit status (0 conformant, 1 any FAIL, 2 any ERROR)."""
         return _SEVERITY[self]
+
+    @property
+    def is_problem(self) -> bool:
+        """FAIL, NON-STRICT and ERROR are what a vendor must look at."""
+        return self in (Verdict.FAIL, Verdict.NON_STRICT, Verdict.ERROR)
 
 
 _SEVERITY = {
-    Verdict.UNSUPPORTED: 0,
-    Verdict.PASS: 1,
+    Verdict.PASS: 0,
+    Verdict.UNSUPPORTED: 1,
     Verdict.NON_STRICT: 2,
-    Verdict.ERROR: 3,
-    Verdict.FAIL: 4,
+    Verdict.FAIL: 3,
+    Verdict.ERROR: 4,
 }
+
+
+def worst(verdicts: Iterable[Verdict]) -> Verdict | None:
+    """The worst of ``verdicts`` (``None`` when there are none: the clause was never exercised)."""
+    return max(verdicts, key=lambda v: v.severity, default=None)
+
 
 LEVELS = ("MUST", "SHOULD", "MAY", "V1-INHERITED", "DERIVED", "INTERPRETATION")
 """Clause strengths (spec section 0.1) plus the reading of an AMB-* ambiguity."""
