@@ -180,9 +180,10 @@ class Report:
         if overall is None:
             text = "NO RESULTS: no clause was checked"
         elif overall is Verdict.ERROR:
-            text = f"ERROR: the harness or adapter failed ({len(self.errors)} errors); results are incomplete"
+            n = len(self.errors)
+            text = f"ERROR: the harness or adapter failed ({n} error{'s' if n != 1 else ''}); results are incomplete"
             if fails:
-                text += f"; {fails} clauses FAIL"
+                text += f"; {fails} clause{'s' if fails != 1 else ''} FAIL"
         elif overall is Verdict.FAIL:
             text = f"NOT CONFORMANT: {fails} clause{'s' if fails != 1 else ''} FAIL"
         elif overall is Verdict.NON_STRICT:
@@ -191,7 +192,7 @@ class Report:
         else:
             text = "CONFORMANT: no clause failed"
         if self.partial:
-            text += f" — PARTIAL RUN ({self.status})"
+            text += " — PARTIAL RUN (no run_end record)" if self.run_end is None else " — RUN INTERRUPTED"
         return text
 
     @property
