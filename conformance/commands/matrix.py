@@ -1,23 +1,32 @@
-"""``ipsecov2-conformance matrix``: join several reports into one clause-by-IUT table.
+"""``ipsecov2-conformance matrix REPORT… --out DIR``: join several reports into one clause-by-IUT table.
 
-PLACEHOLDER: the lead fills ``run``; the options below are the ones tox.ini already uses.
+Each REPORT is a ``report.json`` or a report directory holding one (what ``run --out`` and ``report --out`` write).
+Exit status: the worst among the reports (0 conformant, 1 any FAIL, 2 any ERROR).
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from conformance.commands import not_implemented
+from conformance.commands import UserError
+from reports.matrix import MatrixInputError, build_matrix
 
 NAME = "matrix"
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(NAME, help="join reports into a clause-by-IUT matrix (not implemented yet)")
-    parser.add_argument("reports", nargs="*", metavar="REPORT_DIR", help="report directories written by run")
+    parser = subparsers.add_parser(NAME, help="join reports into a clause-by-IUT matrix (HTML, Markdown, JSON)")
+    parser.add_argument("reports", nargs="+", metavar="REPORT", help="report.json files or report directories")
     parser.add_argument("--out", default="matrix", metavar="DIR", help="output directory")
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    return not_implemented(NAME)
+    try:
+        summary = build_matrix([Path(p) for p in args.reports], Path(args.out))
+    except MatrixInputError as exc:
+        raise UserError(str(exc)) from None
+    print(f"{len(summary.columns)} IUTs x {summary.clauses} clauses: {', '.join(summary.columns)}")
+    print(f"matrix in {summary.out_dir}/")
+    return summary.exit_code
