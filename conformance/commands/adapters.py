@@ -115,13 +115,14 @@ def run(args: argparse.Namespace) -> int:
         print("no adapters installed (entry-point group ipsecov2_conformance.adapters is empty)")
         return 0
     width = max(len(row["name"] + (f":{row['argument']}" if row["argument"] else "")) for row in rows)
+    vwidth = max(len(row["version"]) for row in rows)
     for row in rows:
         label = row["name"] + (f":{row['argument']}" if row["argument"] else "")
-        head = f"{label:<{width}}  {row['version']:<10}"
+        head = f"{label:<{width}}  {row['version']:<{vwidth}}"
         if "error" in row:
             print(f"{head}  ERROR: {row['error']}")
             continue
         print(f"{head}  {row['iut']['name']} {row['iut']['version']}: {row['summary']}")
         for problem in row.get("inconsistencies", []):
-            print(f"{'':<{width}}  {'':<10}  inconsistent: {problem}")
+            print(f"{'':<{width}}  {'':<{vwidth}}  inconsistent: {problem}")
     return 0
