@@ -52,6 +52,12 @@ def shared_dir() -> Path | None:
 
 
 @pytest.fixture(scope="session")
+def running_in_ci() -> bool:
+    """Whether the run is a CI run: tests that skip locally for a missing tool must fail there instead."""
+    return in_ci()
+
+
+@pytest.fixture(scope="session")
 def repo_root() -> Path:
     """The repository root (the directory holding ``pyproject.toml``)."""
     return REPO_ROOT
