@@ -29,6 +29,7 @@ import threading
 from functools import lru_cache
 from hmac import compare_digest
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
@@ -105,31 +106,29 @@ def gcm_seal(
 
 
 def gcm_open(
-    key: bytes,
-    salt: bytes,
-    *,
-    iv: bytes | memoryview,
-    ciphertext: bytes | memoryview,
-    icv: bytes | memoryview,
-    aad: bytes,
+    key: bytes, salt: bytes, *, iv: bytes | memoryview, sealed: bytes | memoryview, icv_length: int, aad: bytes
 ) -> bytes | None:
-    """AES-GCM combined decrypt+verify; the plaintext, or None when the ICV does not verify.
+    """AES-GCM combined decrypt+verify of ``sealed`` = ciphertext | ICV (as on the wire); None when the ICV fails.
 
-    The ICV length is ``len(icv)`` (1..16; the RFC allows 8, 12, 16). A 16-byte ICV uses the library's own check;
-    a shorter one is compared as the prefix of the recomputed full tag (see the module docstring).
+    ``icv_length`` is 1..16 (the RFC allows 8, 12, 16); ``sealed`` shorter than the ICV raises ``ValueError``. A
+    16-byte ICV uses the library's own check; a shorter one is compared as the prefix of the recomputed full tag (see
+    the module docstring).
     """
-    _check_tag_length(len(icv))
+    _check_tag_length(icv_length)
+    if len(sealed) < icv_length:
+        raise ValueError(f"sealed data of {len(sealed)} bytes cannot hold a {icv_length}-byte ICV")
     aead = _aesgcm(key)
     nonce = gcm_nonce(salt, iv)
-    if len(icv) == GCM_TAG_LENGTH:
+    if icv_length == GCM_TAG_LENGTH:
         try:
-            return aead.decrypt(nonce, bytes(ciphertext) + bytes(icv), aad)
-        except Exception:  # cryptography.exceptions.InvalidTag
+            return aead.decrypt(nonce, sealed, aad)
+        except InvalidTag:
             return None
+    split = len(sealed) - icv_length
     # Counter-mode XOR: encrypting the ciphertext yields the plaintext (the tag of that call is meaningless).
-    plaintext = aead.encrypt(nonce, ciphertext, None)[:-GCM_TAG_LENGTH]
+    plaintext = aead.encrypt(nonce, sealed[:split], None)[:-GCM_TAG_LENGTH]
     tag = aead.encrypt(nonce, plaintext, aad)[-GCM_TAG_LENGTH:]
-    return plaintext if compare_digest(tag[: len(icv)], bytes(icv)) else None
+    return plaintext if compare_digest(tag[:icv_length], bytes(sealed[split:])) else None
 
 
 def gmac_tag(key: bytes, salt: bytes, *, iv: bytes | memoryview, aad: bytes | memoryview, icv_length: int) -> bytes:

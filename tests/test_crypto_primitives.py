@@ -94,13 +94,14 @@ def test_gcm_seal_and_open_match_the_gcm_mode_with_truncated_tags(
     sealed = crypto.gcm_seal(key, salt, iv=iv, plaintext=plaintext, aad=aad, icv_length=icv_length)
     assert sealed == expected
 
-    icv = expected[len(ciphertext) :]
-    assert crypto.gcm_open(key, salt, iv=iv, ciphertext=ciphertext, icv=icv, aad=aad) == plaintext
-    bit = data.draw(st.integers(0, icv_length * 8 - 1))
-    bad_icv = bytearray(icv)
-    bad_icv[bit // 8] ^= 1 << (bit % 8)
-    assert crypto.gcm_open(key, salt, iv=iv, ciphertext=ciphertext, icv=bytes(bad_icv), aad=aad) is None
-    assert crypto.gcm_open(key, salt, iv=iv, ciphertext=ciphertext, icv=icv, aad=aad + b"\x00") is None
+    assert crypto.gcm_open(key, salt, iv=iv, sealed=expected, icv_length=icv_length, aad=aad) == plaintext
+    bit = data.draw(st.integers(len(ciphertext) * 8, len(expected) * 8 - 1))
+    bad = bytearray(expected)
+    bad[bit // 8] ^= 1 << (bit % 8)
+    assert crypto.gcm_open(key, salt, iv=iv, sealed=bytes(bad), icv_length=icv_length, aad=aad) is None
+    assert crypto.gcm_open(key, salt, iv=iv, sealed=expected, icv_length=icv_length, aad=aad + b"\x00") is None
+    with pytest.raises(ValueError, match="cannot hold"):
+        crypto.gcm_open(key, salt, iv=iv, sealed=expected[: icv_length - 1], icv_length=icv_length, aad=aad)
 
 
 @pytest.mark.clause("IETF-GMAC")

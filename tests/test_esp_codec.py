@@ -71,6 +71,10 @@ COMBOS: tuple[Combo, ...] = (
     ),
     *(Combo(name=f"NULL+{AUTHENTICATION[a].wire_name}", encryption=E.NONE, authentication=a) for a in HMAC),
 )
+SECONDARY = settings(max_examples=max(5, (settings.default.max_examples if settings.default else 100) // 4))
+"""The identity property runs the profile's full count for each of the 35 combinations; the other properties run a
+quarter of it per combination (35 parametrized copies each), which keeps this file within its time budget."""
+
 INTEGRITY_COMBOS = tuple(c for c in COMBOS if c.has_integrity)
 CBC_COMBOS = tuple(c for c in COMBOS if c.encryption in CBC)
 
@@ -178,6 +182,7 @@ def test_seal_then_open_is_identity(combo: Combo, data: st.DataObject) -> None:
 
 @pytest.mark.clause("IETF-ESP-INBOUND-ORDER")
 @pytest.mark.parametrize("combo", COMBOS, ids=ids(COMBOS))
+@SECONDARY
 @given(data=st.data())
 def test_open_esp_random_bytes_never_raises(combo: Combo, data: st.DataObject) -> None:
     sa = data.draw(sec_assocs(combo))
@@ -192,6 +197,7 @@ def test_open_esp_random_bytes_never_raises(combo: Combo, data: st.DataObject) -
 
 @pytest.mark.clause("IETF-ESP-INBOUND-ORDER")
 @pytest.mark.parametrize("combo", COMBOS, ids=ids(COMBOS))
+@SECONDARY
 @given(data=st.data())
 def test_open_esp_truncated_packet_never_raises(combo: Combo, data: st.DataObject) -> None:
     sa, seq, _, packet, _ = data.draw(sealed_packets(combo, max_payload=100))
@@ -227,10 +233,11 @@ def test_open_esp_every_single_bit_flip_fails_icv(combo: Combo, data: st.DataObj
 
 @pytest.mark.clause("IETF-ESP-ESN")
 @pytest.mark.parametrize("combo", INTEGRITY_COMBOS, ids=ids(INTEGRITY_COMBOS))
+@SECONDARY
 @given(data=st.data())
 def test_open_esp_wrong_seq_hi_fails_icv_for_esn(combo: Combo, data: st.DataObject) -> None:
     sa, seq, _, packet, _ = data.draw(sealed_packets(combo, esn=True))
-    wrong = data.draw(st.integers(0, 2**32 - 1).filter(lambda hi: hi != seq >> 32))
+    wrong = (seq >> 32) ^ data.draw(st.integers(1, 2**32 - 1))
     opened = open_esp(sa, packet, seq_hi=wrong)
     assert opened.icv_ok is False
     assert not opened.ok
@@ -238,6 +245,7 @@ def test_open_esp_wrong_seq_hi_fails_icv_for_esn(combo: Combo, data: st.DataObje
 
 @pytest.mark.clause("IETF-ESP-ESN")
 @pytest.mark.parametrize("combo", COMBOS, ids=ids(COMBOS))
+@SECONDARY
 @given(data=st.data())
 def test_open_esp_seq_hi_ignored_without_esn(combo: Combo, data: st.DataObject) -> None:
     sa, _, payload, packet, _ = data.draw(sealed_packets(combo, esn=False))
@@ -248,6 +256,7 @@ def test_open_esp_seq_hi_ignored_without_esn(combo: Combo, data: st.DataObject) 
 
 @pytest.mark.clause("AMB-08")
 @pytest.mark.parametrize("combo", COMBOS, ids=ids(COMBOS))
+@SECONDARY
 @given(data=st.data())
 def test_open_esp_pad_length_field_beyond_payload_is_syntax_error(combo: Combo, data: st.DataObject) -> None:
     sa = data.draw(sec_assocs(combo))
@@ -267,6 +276,7 @@ def test_open_esp_pad_length_field_beyond_payload_is_syntax_error(combo: Combo, 
 
 @pytest.mark.clause("AMB-08")
 @pytest.mark.parametrize("combo", COMBOS, ids=ids(COMBOS))
+@SECONDARY
 @given(data=st.data())
 def test_open_esp_bad_pad_content_flags_pad_only(combo: Combo, data: st.DataObject) -> None:
     sa = data.draw(sec_assocs(combo))
@@ -288,6 +298,7 @@ def test_open_esp_bad_pad_content_flags_pad_only(combo: Combo, data: st.DataObje
 
 @pytest.mark.clause("AMB-08")
 @pytest.mark.parametrize("combo", CBC_COMBOS, ids=ids(CBC_COMBOS))
+@SECONDARY
 @given(data=st.data())
 def test_open_esp_ciphertext_not_block_multiple_is_syntax_error(combo: Combo, data: st.DataObject) -> None:
     sa, seq, _, packet, _ = data.draw(sealed_packets(combo, max_payload=100))

@@ -30,12 +30,13 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from reference_model import crypto
 from reference_model.algorithms import AUTHENTICATION, ENCRYPTION
 from reference_model.constants import EncryptionAlgorithm
-from reference_model.ndis import SecAssoc
+from reference_model.ndis import AuthenticationSpec, EncryptionSpec, SecAssoc
 
 ESP_HEADER_LENGTH = 8
 """SPI and low 32 bits of the sequence number (IETF-ESP-FORMAT)."""
@@ -75,7 +76,12 @@ class EspLayout:
 
 def esp_layout(sa: SecAssoc) -> EspLayout:
     """Classify ``sa`` (see the module docstring); ``ValueError`` for GMAC with a non-NULL cipher or odd ICV sizes."""
-    enc = sa.encryption
+    return _layout(sa.encryption, sa.authentication)
+
+
+@lru_cache(maxsize=4096)
+def _layout(enc: EncryptionSpec | None, auth: AuthenticationSpec | None) -> EspLayout:
+    """``esp_layout`` proper, cached: it runs for every packet the judge seals or opens."""
     enc_alg = EncryptionAlgorithm.NONE if enc is None else enc.algorithm
     enc_params = ENCRYPTION[enc_alg]
     if enc_params.combined_mode:
@@ -89,7 +95,6 @@ def esp_layout(sa: SecAssoc) -> EspLayout:
     cipher: CipherKind = "null" if enc_alg is EncryptionAlgorithm.NONE else "cbc"
     iv_length = enc_params.iv_length
     block = enc_params.block_size if cipher == "cbc" else 1
-    auth = sa.authentication
     if auth is None:
         return EspLayout(
             cipher=cipher,
@@ -286,7 +291,9 @@ def open_esp(sa: SecAssoc, data: bytes, *, seq_hi: int) -> EspOpened:
         enc = sa.encryption
         assert enc is not None
         aad = _esn_aad(view, seq_hi) if sa.esn else bytes(view[:ESP_HEADER_LENGTH])
-        plaintext = crypto.gcm_open(enc.key, enc.salt, iv=iv, ciphertext=ciphertext, icv=icv, aad=aad)
+        plaintext = crypto.gcm_open(
+            enc.key, enc.salt, iv=iv, sealed=view[region_offset:], icv_length=layout.icv_length, aad=aad
+        )
         icv_ok = plaintext is not None
     elif layout.integrity == "hmac":
         assert auth is not None
