@@ -23,7 +23,8 @@ Errors: ``open_esp`` never raises on any ``data``. Both functions raise ``ValueE
 packet can use: a key of the wrong length, a GCM/GMAC salt that is not 4 bytes, a GCM/GMAC ICV length outside 1..16,
 or AES-GMAC authentication together with a non-NULL cipher (RFC 4543 defines GMAC only with NULL encryption).
 ``seal_esp`` also raises ``ValueError`` for arguments that cannot make a packet (IV length, padding over 255 bytes or
-not a whole number of CBC blocks, pad_content of the wrong length, seq outside 64 bits).
+not a whole number of CBC blocks, pad_content of the wrong length, seq outside 64 bits), and ``open_esp`` for a
+``seq_hi`` outside 32 bits.
 """
 
 from __future__ import annotations
