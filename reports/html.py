@@ -104,6 +104,10 @@ def _json_block(value: Mapping[str, Any]) -> str:
     return f'<pre class="wrap">{e(json.dumps(value, indent=2, sort_keys=True))}</pre>'
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _header(report: Report) -> str:
     rs = report.run_start
     overall = report.overall
@@ -123,8 +127,8 @@ def _header(report: Report) -> str:
     parts = [
         f"<h1>IPsecOV2 receive-path conformance: {e(rs.iut_name)} <span class='muted'>{e(rs.iut_version)}</span></h1>",
         f'<div class="banner {cls}"><div class="big">{e(report.headline)}</div>'
-        f"<div>exit status {report.exit_code} · {len(report.clauses)} clauses · "
-        f"{len(report.counterexamples)} counterexamples · {len(report.errors)} errors</div></div>",
+        f"<div>exit status {report.exit_code} · {_n(len(report.clauses), 'clause')} · "
+        f"{_n(len(report.counterexamples), 'counterexample')} · {_n(len(report.errors), 'error')}</div></div>",
     ]
     if report.partial:
         parts.append(
