@@ -93,7 +93,7 @@ def judge_receive(expectation: Expectation, frame: bytes, indications: Sequence[
         findings.append(
             Finding(
                 clause=clause,
-                level=reading if level is Level.INTERPRETATION and reading else level.value,
+                level=level.value,
                 verdict=_verdict_for(level),
                 message=message,
                 expected=expected,

@@ -54,3 +54,7 @@ class Finding:
     trace: tuple[str, ...] = ()
     shape: tuple[str, ...] = ()
     reading: str | None = None
+    sa_table: tuple[dict[str, Any], ...] = ()
+    """The SA table (as ``SaTableRow.to_json()``) when the finding was made."""
+    step: int | None = None
+    """Index of the scenario step that produced it (into the scenario's step log)."""

@@ -1,23 +1,222 @@
-"""``ipsecov2-conformance run``: run the conformance suite against one IUT and write its report.
+"""``ipsecov2-conformance run``: run the conformance suite against one IUT and write its reports.
 
-PLACEHOLDER: the lead fills ``run``; the options below are the ones tox.ini and the README already use.
+The suite is ordinary pytest (``conformance.suite``) driven through the plugin, run in-process. The run shows a
+progress bar on stderr, keeps pytest's own detailed output in ``OUT/pytest.log``, streams results records to
+``OUT/results.jsonl`` (one file per xdist worker, merged at the end), builds every report from that file, prints a
+verdict table per clause, and exits 0 (conformant), 1 (a MUST clause failed) or 2 (an adapter error, or bad input).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
 
-from conformance.commands import not_implemented
+from conformance.commands import UserError
+from conformance.pytest_plugin import PROFILES
 
 NAME = "run"
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(NAME, help="run the suite against one IUT (not implemented yet)")
-    parser.add_argument("--iut", required=True, metavar="NAME[:ARGUMENT]", help="adapter to test, e.g. scapy")
+    parser = subparsers.add_parser(NAME, help="run the suite against one IUT and write its reports")
+    parser.add_argument("--iut", default=None, metavar="NAME[:ARGUMENT]", help="adapter to test, e.g. scapy")
     parser.add_argument("--out", default="conformance-report", metavar="DIR", help="report directory")
+    parser.add_argument("--profile", default="default", choices=sorted(PROFILES), help="Hypothesis profile")
+    parser.add_argument("--seed", type=int, default=None, help="Hypothesis seed (a run with the same seed repeats)")
+    parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="run on N cores (pytest-xdist)")
+    parser.add_argument("--timeout", type=float, default=5.0, help="per-request timeout of exec adapters (s)")
+    parser.add_argument("--interpretation", default=None, metavar="TOML", help="interpretation profile (AMB-*)")
+    parser.add_argument("-k", dest="keyword", default=None, metavar="EXPR", help="only tests matching EXPR")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
 
+class _Progress:
+    """A one-line progress bar on stderr, fed by pytest's report hooks (works with xdist too)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.total = 0
+        self.done = 0
+        self.failed = 0
+        self.started = time.monotonic()
+
+    def pytest_collection_finish(self, session: object) -> None:
+        items = getattr(session, "items", [])
+        self.total = len(items)
+        self._draw("")
+
+    def pytest_runtest_logreport(self, report: object) -> None:
+        when = getattr(report, "when", "")
+        outcome = getattr(report, "outcome", "")
+        if when == "call" or (when == "setup" and outcome != "passed"):
+            self.done += 1
+            self.failed += outcome == "failed"
+            self._draw(str(getattr(report, "nodeid", "")).split("::")[-1])
+
+    def _draw(self, name: str) -> None:
+        width = 30
+        filled = int(width * self.done / self.total) if self.total else 0
+        bar = "#" * filled + "." * (width - filled)
+        elapsed = time.monotonic() - self.started
+        line = f"[{bar}] {self.done}/{self.total} tests, {self.failed} with findings, {elapsed:5.1f}s {name[:40]}"
+        if self.enabled:
+            print("\r" + line.ljust(110), end="", file=sys.stderr, flush=True)
+        elif name:
+            print(line, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.enabled:
+            print(file=sys.stderr)
+
+
+def _check_iut(spec: str, timeout: float) -> str:
+    """Load the adapter and ask hello before starting pytest, so a bad --iut is one clear line, not a traceback."""
+    from conformance.adapters.errors import AdapterError, AdapterLoadError
+    from conformance.adapters.exec_adapter import TIMEOUT_ENV
+    from conformance.adapters.loading import load_adapter
+
+    os.environ[TIMEOUT_ENV] = str(timeout)
+    try:
+        adapter = load_adapter(spec)
+    except AdapterLoadError as exc:
+        raise UserError(str(exc)) from None
+    try:
+        hello = adapter.hello()
+    except AdapterError as exc:
+        raise UserError(f"--iut {spec}: hello failed: {exc}") from None
+    finally:
+        with contextlib.suppress(Exception):
+            adapter.close()
+    return f"{hello.name} {hello.version}"
+
+
+def _merge(out: Path) -> Path:
+    """Join per-worker results files (xdist) into results.jsonl: one run_start/catalogue/run_end, all else kept."""
+    target = out / "results.jsonl"
+    parts = sorted(out.glob("results.jsonl.gw*"))
+    if not parts:
+        return target
+    head: list[str] = []
+    body: list[str] = []
+    ends: list[str] = []
+    for part in parts:
+        for line in part.read_text(encoding="utf-8").splitlines():
+            if '"type":"run_start"' in line or '"type":"clause_catalogue"' in line:
+                if len(head) < 2 and not any(line.split('"type":', 1)[1][:20] in h for h in head):
+                    head.append(line)
+            elif '"type":"run_end"' in line:
+                ends.append(line)
+            else:
+                body.append(line)
+        part.unlink()
+    tail = [max(ends, key=lambda e: ('"status":"interrupted"' in e, '"exit_code":2' in e, '"exit_code":1' in e))]
+    target.write_text("\n".join(head + body + (tail if ends else [])) + "\n", encoding="utf-8")
+    return target
+
+
+def clause_table(results: Path) -> tuple[list[tuple[str, str, int]], int]:
+    """(clause, worst verdict, checks) rows and the exit status, computed from the results file alone."""
+    from reports.records import Check, ErrorRecord, Finding, read_results
+
+    order = {"PASS": 0, "UNSUPPORTED": -1, "NON-STRICT": 2, "FAIL": 4, "ERROR": 3}
+    verdicts: dict[str, str] = {}
+    counts: Counter[str] = Counter()
+    errors = 0
+    fails = 0
+    for record in read_results(results).records:
+        if isinstance(record, Check | Finding):
+            v = record.verdict.value
+            if isinstance(record, Check):
+                counts[record.clause] += record.count
+            if order[v] > order.get(verdicts.get(record.clause, "UNSUPPORTED"), -1):
+                verdicts[record.clause] = v
+            fails += isinstance(record, Finding) and v == "FAIL"
+        elif isinstance(record, ErrorRecord):
+            errors += 1
+    code = 2 if errors else 1 if fails else 0
+    rows = sorted((c, v, counts[c]) for c, v in verdicts.items())
+    return rows, code
+
+
+def print_table(rows: list[tuple[str, str, int]]) -> None:
+    width = max((len(c) for c, _, _ in rows), default=10)
+    print(f"{'clause':<{width}}  {'verdict':<11} checks")
+    for clause, verdict, count in rows:
+        print(f"{clause:<{width}}  {verdict:<11} {count}")
+
+
 def run(args: argparse.Namespace) -> int:
-    return not_implemented(NAME)
+    import pytest
+
+    from conformance.adapters.loading import installed_adapters
+
+    if args.iut is None:
+        names = ", ".join(f"{n} ({v})" for n, v in installed_adapters())
+        raise UserError(f"--iut is required; installed adapters: {names} (e.g. --iut scapy)")
+    if args.jobs < 1:
+        raise UserError("-j must be at least 1")
+    if args.interpretation and not Path(args.interpretation).is_file():
+        raise UserError(f"--interpretation {args.interpretation}: no such file")
+    who = _check_iut(args.iut, args.timeout)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob("results.jsonl*"):
+        stale.unlink()
+    results = out / "results.jsonl"
+    pytest_args = [
+        "--pyargs",
+        "conformance.suite",
+        "--iut",
+        args.iut,
+        "--conformance-profile",
+        args.profile,
+        "--results",
+        str(results),
+        "--iut-timeout",
+        str(args.timeout),
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "addopts=",
+        "-o",
+        "testpaths=",
+        "--rootdir",
+        str(out.resolve()),
+    ]
+    if args.seed is not None:
+        pytest_args.append(f"--hypothesis-seed={args.seed}")
+    if args.interpretation:
+        pytest_args += ["--interpretation", str(Path(args.interpretation).resolve())]
+    if args.keyword:
+        pytest_args += ["-k", args.keyword]
+    if args.jobs > 1:
+        pytest_args += ["-n", str(args.jobs)]
+    print(f"ipsecov2-conformance: testing {who} (--iut {args.iut}, profile {args.profile})", file=sys.stderr)
+    progress = _Progress(not args.no_progress)
+    with (out / "pytest.log").open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+        pytest_status = pytest.main(pytest_args, plugins=[progress])
+    progress.close()
+    results = _merge(out)
+    if not results.exists():
+        raise UserError(f"the suite wrote no results (pytest exit {int(pytest_status)}; see {out / 'pytest.log'})")
+    rows, code = clause_table(results)
+    print_table(rows)
+    try:
+        from reports.build import build_reports
+
+        build_reports(results, out)
+    except Exception as exc:  # the results file is the record; a report bug must not hide the verdict
+        print(f"ipsecov2-conformance: building reports failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        code = max(code, 2)
+    if int(pytest_status) not in (0, 1):
+        print(f"ipsecov2-conformance: pytest exited {int(pytest_status)}; see {out / 'pytest.log'}", file=sys.stderr)
+        code = 2
+    verdict = {0: "CONFORMANT", 1: "NOT CONFORMANT (FAIL)", 2: "INCOMPLETE (ERROR)"}[code]
+    print(f"\n{verdict}: reports in {out}/ (index.html, report.json, junit.xml, summary.md, failures.pcapng)")
+    return code

@@ -1,0 +1,153 @@
+"""The pytest plugin (``pytest11`` entry point): options, markers, Hypothesis profiles and the IUT session fixture.
+
+Thin by design (house style): the logic lives in ``conformance.session`` and ``conformance.driver``. The plugin is
+inert unless ``--iut`` is given, so it never changes the settings of unrelated test suites that happen to be run in
+an environment where this package is installed.
+
+    pytest --pyargs conformance.suite --iut reference
+    pytest --pyargs conformance.suite --iut exec:"./my-nic --flag" --conformance-profile thorough --results r.jsonl
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+
+from conformance.session import IutSession, SessionConfig
+
+PROFILES = {
+    "quick": 25,
+    "default": 100,
+    "thorough": 1000,
+}
+"""Hypothesis profiles of the suite: examples per test. Each example is a whole scenario with a burst of frames."""
+
+for _name, _examples in PROFILES.items():
+    settings.register_profile(
+        f"ipsecov2-{_name}",
+        max_examples=_examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+        print_blob=True,
+        report_multiple_bugs=True,
+    )
+
+SESSION_KEY = pytest.StashKey[IutSession]()
+STREAM_KEY = pytest.StashKey[IO[str]]()
+SESSION_ERROR_KEY = pytest.StashKey[str]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("ipsecov2-conformance", "IPsecOV2 conformance suite")
+    group.addoption(
+        "--iut", default=None, help="implementation under test: NAME[:ARGUMENT] (see `ipsecov2-conformance adapters`)"
+    )
+    group.addoption(
+        "--conformance-profile",
+        default=None,
+        choices=sorted(PROFILES),
+        help="Hypothesis profile of the suite: quick, default or thorough (default: default)",
+    )
+    group.addoption("--iut-timeout", type=float, default=5.0, help="per-request timeout in seconds for exec adapters")
+    group.addoption("--interpretation", default=None, help="interpretation profile TOML (AMB-* readings)")
+    group.addoption("--results", default=None, help="stream results records (JSON lines) to this file")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "clause(id): the spec clause a conformance test checks")
+    if config.getoption("--iut") is None and config.getoption("--conformance-profile") is None:
+        return
+    profile = config.getoption("--conformance-profile") or "default"
+    settings.load_profile(f"ipsecov2-{profile}")
+
+
+def _worker_suffix(config: pytest.Config) -> str:
+    worker = getattr(config, "workerinput", None)
+    return f".{worker['workerid']}" if isinstance(worker, dict) and "workerid" in worker else ""
+
+
+@pytest.fixture(scope="session")
+def iut_session(request: pytest.FixtureRequest) -> Iterator[IutSession]:
+    """The IUT for the whole run: loaded once, asked hello once, closed at the end; results streamed as we go."""
+    from conformance.adapters.errors import AdapterError
+    from conformance.adapters.exec_adapter import TIMEOUT_ENV
+    from conformance.adapters.errors import AdapterLoadError
+    from conformance.adapters.loading import installed_adapters, load_adapter
+    from reference_model.profile import ProfileError, load_profile
+    from reports.records import ResultsWriter
+
+    config = request.config
+    spec = config.getoption("--iut")
+    if spec is None:
+        names = ", ".join(name for name, _ in installed_adapters())
+        pytest.skip(f"no --iut given; installed adapters: {names}")
+    interpretation = config.getoption("--interpretation")
+    try:
+        profile = load_profile(Path(interpretation).read_text(encoding="utf-8") if interpretation else None)
+    except (OSError, ProfileError) as exc:
+        pytest.exit(f"interpretation profile {interpretation}: {exc}", returncode=2)
+    os.environ[TIMEOUT_ENV] = str(config.getoption("--iut-timeout"))  # exec adapters read it (xdist workers too)
+    try:
+        adapter = load_adapter(spec)
+        hello = adapter.hello()
+    except (AdapterLoadError, AdapterError) as exc:
+        pytest.exit(f"--iut {spec}: {exc}", returncode=2)
+    results = config.getoption("--results")
+    stream: IO[str] | None = None
+    if results:
+        path = Path(results + _worker_suffix(config)) if _worker_suffix(config) else Path(results)
+        stream = path.open("w", encoding="utf-8")
+    seed = config.getoption("hypothesis_seed", default=None)
+    session = IutSession(
+        SessionConfig(
+            iut_spec=spec,
+            hypothesis_profile=config.getoption("--conformance-profile") or "default",
+            seed=int(seed) if seed is not None else None,
+            timeout=config.getoption("--iut-timeout"),
+            interpretation_path=interpretation,
+            command=tuple(sys.argv),
+        ),
+        adapter,
+        hello,
+        profile,
+        ResultsWriter(stream) if stream is not None else None,
+    )
+    session.start()
+    config.stash[SESSION_KEY] = session
+    try:
+        yield session
+    finally:
+        status = "interrupted" if _RUN_STATE["interrupted"] else "complete"
+        session.finish(status)
+        try:
+            adapter.close()
+        except Exception as exc:  # closing a broken IUT must not lose the results
+            print(f"ipsecov2-conformance: closing the IUT failed: {exc}", file=sys.stderr)
+        if stream is not None:
+            stream.close()
+
+
+@pytest.fixture
+def test_id(request: pytest.FixtureRequest) -> str:
+    return str(request.node.nodeid)
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    session = item.config.stash.get(SESSION_KEY, None)
+    if session is not None:
+        session.flush()
+
+
+_RUN_STATE = {"interrupted": False}
+
+
+def pytest_keyboard_interrupt(excinfo: object) -> None:
+    """Mark the run interrupted, so the ``run_end`` record (written by the session fixture's teardown) says so."""
+    _RUN_STATE["interrupted"] = True
