@@ -219,6 +219,17 @@ def _extension_value(data: bytes, ext: ExtensionHeaderView) -> Ipv6ExtensionHead
     return value
 
 
+def _upper_layer_error(view: DatagramView) -> bool:
+    """A dissector complaint about upper-layer bytes (e.g. a UDP header shorter than 8 bytes) where no ESP follows:
+    the bytes still decode, as ``Upper``."""
+    if view.esp is not None or view.error_offset is None or view.protocol_offset is None:
+        return False
+    start = view.protocol_offset
+    if view.ah is not None:
+        start = view.ah.protected_offset + sum(e.length for e in view.after_ah_extension_headers)
+    return view.error_offset >= start
+
+
 def _seq(sa: SecAssoc, seq_low: int) -> int:
     return (sa.seq_hi << 32 | seq_low) if sa.esn else seq_low
 
@@ -229,7 +240,7 @@ def _decode_datagram(
     """The datagram at ``offset`` and the offset of its end."""
     if view is None:
         view = dissect_datagram(data, offset)
-    if view.error is not None:
+    if view.error is not None and not _upper_layer_error(view):
         raise _DecodeError(view.error, view.error_offset)
     if not view.total_length_ok:
         raise _DecodeError("IP length exceeds the bytes received", offset + 2)
