@@ -16,7 +16,7 @@ finding: infrastructure, never blamed on conformance (architecture, Verdicts).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from conformance.adapters.base import Adapter
@@ -92,30 +92,65 @@ class ScenarioDriver:
         self.profile = profile
 
     def run(self, steps: Sequence[Step]) -> ScenarioOutcome:
-        outcome = ScenarioOutcome()
-        model = NicModel(self.capabilities, self.profile)
-        delete_requests: list[int] = []
+        live = self.begin()
+        for step in steps:
+            if not live.step(step):
+                break
+        return live.end()
+
+    def begin(self) -> LiveScenario:
+        """Start a scenario to be fed one step at a time (the stateful test does so)."""
+        return LiveScenario(self)
+
+
+
+class LiveScenario:
+    """One scenario in progress: the model's state, the outcome so far, and the pending SaDeleteReq answers."""
+
+    def __init__(self, driver: ScenarioDriver) -> None:
+        self.adapter = driver.adapter
+        self.model = NicModel(driver.capabilities, driver.profile)
+        self.outcome = ScenarioOutcome()
+        self.delete_requests: list[int] = []
+        self.closed = False
+        self._guard("reset", self.adapter.reset)
+
+    def _guard(self, what: str, action: Callable[[], object]) -> bool:
+        """Run one adapter interaction; anything it raises ends the scenario with an ERROR (never FAIL)."""
+        if self.closed:
+            return False
+        self.outcome.log.append(what)
         try:
-            outcome.log.append("reset")
-            self.adapter.reset()
-            for step in steps:
-                outcome.log.append(step.describe())
-                self._step(step, model, outcome, delete_requests)
-            if delete_requests:
-                self._answer_delete_requests(model, outcome, delete_requests)
-        except Exception as exc:  # the adapter broke: ERROR, never FAIL (architecture, Verdicts)
-            kind = type(exc).__name__
-            outcome.error = error_finding(
-                f"adapter error during '{outcome.log[-1] if outcome.log else 'start'}': {kind}: {exc}",
-                trace=tuple(outcome.log),
+            action()
+        except Exception as exc:
+            self.outcome.error = error_finding(
+                f"adapter error during '{what}': {type(exc).__name__}: {exc}", trace=tuple(self.outcome.log)
             )
-        return outcome
+            self.closed = True
+            return False
+        return True
+
+    def step(self, step: Step) -> bool:
+        """Play one step; False once the adapter broke (the scenario is over)."""
+        return self._guard(step.describe(), lambda: self._step(step, self.model, self.outcome, self.delete_requests))
+
+    def end(self) -> ScenarioOutcome:
+        if self.delete_requests and not self.closed:
+            self._guard(
+                "answer SaDeleteReq (SA-DELETE-REQ-TWO-OIDS)",
+                lambda: self._answer_delete_requests(self.model, self.outcome, self.delete_requests),
+            )
+        self.closed = True
+        return self.outcome
 
     def _step(self, step: Step, model: NicModel, outcome: ScenarioOutcome, delete_requests: list[int]) -> None:
         if isinstance(step, ReceiveStep):
             indications = _check_indications(self.adapter.receive(step.frame))
             expectation = model.receive(step.frame)
             judgement = judge_receive(expectation, step.frame, indications)
+            pending = [i for i in expectation.matched_sa_ids if i in delete_requests]
+            if pending and judgement.findings:
+                judgement = _self_delete(judgement, pending[0])
             outcome.add(judgement, expectation.shape, model)
             outcome.frames_judged += 1
             if indications and indications[0].receive_info.sa_delete_req and expectation.matched_sa_ids:
@@ -196,3 +231,19 @@ def _outbound_twin(inbound: AddSaEntry, entries: Sequence[AddSaEntry]) -> int | 
         if not e.inbound and e.ipv6 == inbound.ipv6 and e.src == inbound.dst and e.dst == inbound.src:
             return e.sa_id
     return None
+
+
+def _self_delete(judgement: Judgement, sa_id: int) -> Judgement:
+    """SA-NO-SELF-DELETE: a frame on an SA whose SaDeleteReq is still unanswered was not handled as the SA requires."""
+    first = judgement.findings[0]
+    finding = replace(
+        first,
+        clause="SA-NO-SELF-DELETE",
+        level=Level.MUST.value,
+        verdict=Verdict.FAIL,
+        message=(
+            f"SA-NO-SELF-DELETE: sa_id {sa_id} asked for deletion (SaDeleteReq) and must stay in use until DELETE_SA "
+            f"arrives, but this frame on it was not handled as before: {first.message}"
+        ),
+    )
+    return Judgement(judgement.checked | {"SA-NO-SELF-DELETE"}, (*judgement.findings, finding))

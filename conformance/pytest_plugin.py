@@ -33,7 +33,12 @@ for _name, _examples in PROFILES.items():
         f"ipsecov2-{_name}",
         max_examples=_examples,
         deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.filter_too_much,
+            HealthCheck.function_scoped_fixture,
+        ],
         phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
         print_blob=True,
         report_multiple_bugs=True,
@@ -76,9 +81,8 @@ def _worker_suffix(config: pytest.Config) -> str:
 @pytest.fixture(scope="session")
 def iut_session(request: pytest.FixtureRequest) -> Iterator[IutSession]:
     """The IUT for the whole run: loaded once, asked hello once, closed at the end; results streamed as we go."""
-    from conformance.adapters.errors import AdapterError
+    from conformance.adapters.errors import AdapterError, AdapterLoadError
     from conformance.adapters.exec_adapter import TIMEOUT_ENV
-    from conformance.adapters.errors import AdapterLoadError
     from conformance.adapters.loading import installed_adapters, load_adapter
     from reference_model.profile import ProfileError, load_profile
     from reports.records import ResultsWriter

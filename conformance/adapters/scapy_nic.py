@@ -65,7 +65,7 @@ ADAPTER_NAME = "scapy-ipsec"
 DEFAULT_CAPACITY = 64
 
 ETHERNET_HEADER_LENGTH = 14
-ESP_HEADER_LENGTH = 8  # SPI + sequence number (IETF-ESP)
+ESP_HEADER_LENGTH = 8  # SPI + sequence number (IETF-ESP-FORMAT)
 UDP_HEADER_LENGTH = 8
 TUNNEL_NEXT_HEADERS = (IpProtocol.IPV4, IpProtocol.IPV6)  # AMB-05: "tunnel mode" means next header 4 or 41
 _UDP_ESP_TUNNEL_HINTS = UdpEspEncapsulation.TUNNEL | UdpEspEncapsulation.TRANSPORT_OVER_UDP_ESP_TUNNEL
