@@ -74,6 +74,7 @@ from reference_model.constants import (
     IpProtocol,
     IpsecV2Setting,
     Operation,
+    ReceiveInfoMask,
     UdpEspEncapsulation,
 )
 from reference_model.expectation import Expectation, Outcome
@@ -197,7 +198,7 @@ class ReceivePath:
                 Outcome(constraints=alt.constraints, label=f"{alt.label} (pad content not checked)", reading="AMB-08")
             )
             run.trace.append("AMB-08: a NIC that does not check pad content may report success instead")
-        is_processed = reference.receive_info.crypto_done
+        is_processed = bool(reference.info & ReceiveInfoMask.CRYPTO_DONE)
         return Expectation(
             outcomes=tuple(outcomes),
             trace=tuple(run.trace),
