@@ -20,10 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from hypothesis import event
+from hypothesis.errors import InvalidArgument
 from hypothesis import strategies as st
 
 from reference_model.constants import CRYPTO_STATUS_SHIFT, ETHERNET_MIN_FRAME, IpProtocol
-from reference_model.ndis import AuthenticationSpec, EncryptionSpec, SecAssoc
+from reference_model.ndis import AuthenticationSpec, Capabilities, EncryptionSpec, SecAssoc
 from reference_model.packets import AhLayer, Datagram, EspLayer, Frame, Upper
 from reference_model.wire.checksum import internet_checksum
 from reference_model.wire.dissect import DatagramView, dissect_datagram, dissect_frame
@@ -54,6 +55,8 @@ class _Ctx:
     inner_processed: bool
     tunnel: bool
     spis: frozenset[int]
+    both_modes: bool
+    """The capabilities claim transport and tunnel, so a garbled next header cannot push the frame out of them."""
 
     @property
     def has_ah(self) -> bool:
@@ -141,6 +144,31 @@ def _esp_failure(c: _Ctx, what: str) -> tuple[OutcomeClass, str]:
     return auth_failed(ah=False, tunnel=c.tunnel), f"{what} is covered by the ESP ICV (RX-CRYPTOSTATUS-RESULT)"
 
 
+def _mode_blind(c: _Ctx, p: OutcomeClass) -> OutcomeClass:
+    """Widen ``p`` when the NIC cannot read the mode (garbled trailer) and claims only one mode (AMB-05)."""
+    if c.both_modes:
+        return p
+    if p is OutcomeClass.ANY_FAILURE:
+        return OutcomeClass.FAILURE_OR_NOT_PROCESSED
+    if p is OutcomeClass.PROCESSED:
+        return OutcomeClass.ANY
+    if p in (OutcomeClass.TRANSPORT_ESP_AUTH_FAILED, OutcomeClass.TUNNEL_ESP_AUTH_FAILED,
+             OutcomeClass.ESP_AUTH_FAILED_EITHER_MODE):
+        return OutcomeClass.ESP_AUTH_FAILED_OR_NOT_PROCESSED
+    return p
+
+
+def _garbling_failure(c: _Ctx, what: str) -> tuple[OutcomeClass, str]:
+    """A flip that may garble the decrypted trailer: the ICV fails, and the next header that tells the mode
+    (AMB-05/07) may be garbage, so either ESP code is right; on a NIC claiming one mode, so is "not processed"."""
+    if c.has_ah:
+        return _esp_failure(c, what)
+    why = f"{what} is covered by the ESP ICV; the decrypted next header may be garbage, so the mode is unknown"
+    if c.both_modes:
+        return OutcomeClass.ESP_AUTH_FAILED_EITHER_MODE, why
+    return OutcomeClass.ESP_AUTH_FAILED_OR_NOT_PROCESSED, why + " and may be one the NIC does not claim"
+
+
 def _byte_options(c: _Ctx) -> list[Option]:
     out: list[Option] = []
     dv = c.dv
@@ -157,7 +185,7 @@ def _byte_options(c: _Ctx) -> list[Option]:
         if icv > ct:
 
             def ct_flip(draw: st.DrawFn, c: _Ctx) -> CorruptedFrame:
-                p, why = _esp_failure(c, "the ciphertext")
+                p, why = _garbling_failure(c, "the ciphertext")
                 return _made(c, _flip(draw, c, ct, icv), CorruptionKind.CIPHERTEXT_FLIP, "outer esp.ciphertext", p,
                              why)
 
@@ -165,7 +193,7 @@ def _byte_options(c: _Ctx) -> list[Option]:
         if ct > iv:
 
             def iv_flip(draw: st.DrawFn, c: _Ctx) -> CorruptedFrame:
-                p, why = _esp_failure(c, "the IV")
+                p, why = _garbling_failure(c, "the IV")
                 return _made(c, _flip(draw, c, iv, ct), CorruptionKind.IV_FLIP, "outer esp.iv", p, why)
 
             out.append((CorruptionKind.IV_FLIP, "outer", iv_flip))
@@ -347,6 +375,8 @@ def _truncations(c: _Ctx) -> list[Option]:
                 p, why = OutcomeClass.PROCESSED, "no ICV: what decryption of the shortened ciphertext finds is open"
         else:
             p, why = OutcomeClass.ANY_FAILURE, "truncated IPsec payload"
+        if cut >= spi_end and p is not OutcomeClass.INVALID_PACKET_SYNTAX:
+            p = _mode_blind(c, p)
         return _made(c, buf, CorruptionKind.TRUNCATION, f"truncate {name}", p, why)
 
     return [(CorruptionKind.TRUNCATION, "outer", trunc)]
@@ -366,7 +396,8 @@ def _not_block_multiple(draw: st.DrawFn, c: _Ctx) -> CorruptedFrame:
         p, why = OutcomeClass.ANY_FAILURE, "the ICV fails as well as the block-length check (AMB-06)"
     else:
         p, why = OutcomeClass.INVALID_PACKET_SYNTAX, "ciphertext not a block multiple (RX-CRYPTOSTATUS-RESULT, AMB-08)"
-    return _made(c, buf, CorruptionKind.CIPHERTEXT_NOT_BLOCK_MULTIPLE, f"outer esp.ciphertext minus {k} bytes", p, why)
+    return _made(c, buf, CorruptionKind.CIPHERTEXT_NOT_BLOCK_MULTIPLE, f"outer esp.ciphertext minus {k} bytes",
+                 _mode_blind(c, p), why)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -443,9 +474,13 @@ def _value_options(c: _Ctx) -> list[Option]:
                           is_ah: bool = is_ah) -> CorruptedFrame:
                 bad = replace(layer, sec_assoc=_wrong_key_spec(layer.sec_assoc))
                 new = replace(dg, ah=bad) if is_ah else replace(dg, esp=bad)  # type: ignore[arg-type]
-                return _value_made(c, which, new, CorruptionKind.WRONG_KEY, f"{name}.key",
-                                   auth_failed(ah=is_ah, tunnel=tunnel), "sealed with another integrity key",
-                                   processed)
+                p, why = auth_failed(ah=is_ah, tunnel=tunnel), "sealed with another integrity key"
+                enc = layer.sec_assoc.encryption
+                if not is_ah and enc is not None and enc.salt and not (c.has_ah and which == "outer"):
+                    # AES-GCM: the integrity key is the cipher key, so the decrypted trailer is garbage too.
+                    p = _mode_blind(c, OutcomeClass.ESP_AUTH_FAILED_EITHER_MODE)
+                    why = "sealed with another AES-GCM key: the tag fails and the decrypted next header is garbage"
+                return _value_made(c, which, new, CorruptionKind.WRONG_KEY, f"{name}.key", p, why, processed)
 
             out.append((CorruptionKind.WRONG_KEY, which, wrong_key))
             if layer.sec_assoc.esn:
@@ -505,10 +540,13 @@ def _trailer_options(c: _Ctx, which: str, dg: Datagram, esp: EspLayer, processed
     def next_header(draw: st.DrawFn, c: _Ctx) -> CorruptedFrame:
         wrong = IpProtocol.TCP if isinstance(dg.payload, Datagram) else IpProtocol.IPV4
         bad = replace(esp, next_header_field=int(wrong))
-        return _value_made(c, which, replace(dg, esp=bad), CorruptionKind.WRONG_NEXT_HEADER,
-                           f"esp.next_header={int(wrong)}", OutcomeClass.PROCESSED,
-                           "the ICV verifies; the spec does not say which code a mode contradiction gets (AMB-05)",
-                           processed)
+        if c.both_modes and processed:
+            p, why = OutcomeClass.PROCESSED, "the ICV verifies; no code is specified for a mode contradiction (AMB-05)"
+        else:
+            p, why = OutcomeClass.ANY, "the next header decides the mode (AMB-05), which may be one the NIC lacks"
+        frame = _replace_portion(c.gf.frame, which, replace(dg, esp=bad))
+        return CorruptedFrame(original=c.gf, data=encode_frame(frame), frame=frame, label=CorruptionLabel(
+            kind=CorruptionKind.WRONG_NEXT_HEADER, where=f"{which} esp.next_header={int(wrong)}", predicts=p, why=why))
 
     out.append((CorruptionKind.WRONG_NEXT_HEADER, which, next_header))
     _ = tunnel
@@ -519,7 +557,7 @@ def _trailer_options(c: _Ctx, which: str, dg: Datagram, esp: EspLayer, processed
 # The strategy
 
 
-def _context(frame: GeneratedFrame, sa_table: SaTable | None) -> _Ctx | None:
+def _context(frame: GeneratedFrame, sa_table: SaTable | None, caps: Capabilities | None) -> _Ctx | None:
     view = dissect_frame(frame.data)
     dv = view.datagram
     if dv is None or view.ip_offset is None or dv.version is None:
@@ -535,6 +573,7 @@ def _context(frame: GeneratedFrame, sa_table: SaTable | None) -> _Ctx | None:
         inner_processed=frame.processed and len(frame.sa_ids) >= 2,
         tunnel=isinstance(outer.payload, Datagram),
         spis=frozenset(own) | (frozenset() if sa_table is None else sa_table.spis),
+        both_modes=caps is None or (caps.transport and caps.tunnel),
     )
 
 
@@ -545,9 +584,11 @@ def _sas(dg: Datagram) -> list[SecAssoc]:
     return out
 
 
-def corruption_options(frame: GeneratedFrame, sa_table: SaTable | None = None) -> list[tuple[CorruptionKind, str]]:
+def corruption_options(
+    frame: GeneratedFrame, sa_table: SaTable | None = None, caps: Capabilities | None = None
+) -> list[tuple[CorruptionKind, str]]:
     """Every (kind, portion) of corruption that applies to ``frame``."""
-    c = _context(frame, sa_table)
+    c = _context(frame, sa_table, caps)
     return [] if c is None else [(k, w) for k, w, _f in _all_options(c)]
 
 
@@ -556,8 +597,10 @@ def _all_options(c: _Ctx) -> list[Option]:
 
 
 @st.composite
-def _corruptions(draw: st.DrawFn, frame: GeneratedFrame, sa_table: SaTable | None) -> CorruptedFrame:
-    c = _context(frame, sa_table)
+def _corruptions(
+    draw: st.DrawFn, frame: GeneratedFrame, sa_table: SaTable | None, caps: Capabilities | None
+) -> CorruptedFrame:
+    c = _context(frame, sa_table, caps)
     assert c is not None
     options = _all_options(c)
     order = list(CorruptionKind)
@@ -570,17 +613,23 @@ def _corruptions(draw: st.DrawFn, frame: GeneratedFrame, sa_table: SaTable | Non
     return result
 
 
-def corruptions(*, frame: GeneratedFrame, sa_table: SaTable | None = None) -> st.SearchStrategy[CorruptedFrame]:
-    """One labelled corruption of ``frame`` (see the module docstring); ``sa_table`` lets SPI flips avoid every SPI
-    in it (without it they only avoid the frame's own)."""
+def corruptions(
+    *, frame: GeneratedFrame, sa_table: SaTable | None = None, caps: Capabilities | None = None
+) -> st.SearchStrategy[CorruptedFrame]:
+    """One labelled corruption of ``frame`` (see the module docstring).
+
+    ``sa_table`` lets SPI flips avoid every SPI in it (without it they avoid only the frame's own). ``caps`` (the
+    capabilities the frame was generated for) sharpens predictions that depend on which modes the NIC claims;
+    without it both are assumed.
+    """
     check_type("frame", frame, GeneratedFrame)
     if sa_table is not None:
         check_type("sa_table", sa_table, SaTable)
-    if _context(frame, sa_table) is None:
-        from hypothesis.errors import InvalidArgument
-
+    if caps is not None:
+        check_type("caps", caps, Capabilities)
+    if _context(frame, sa_table, caps) is None:
         raise InvalidArgument(f"no corruption applies to this frame ({frame.describe()}): pass an Ethernet/IP frame")
-    return _corruptions(frame, sa_table)
+    return _corruptions(frame, sa_table, caps)
 
 
 def upper_of(frame: Frame) -> Upper:

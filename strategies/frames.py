@@ -310,7 +310,7 @@ def _layers(entry: AddSaEntry, d: _Details, rng: random.Random, *,
             spi_override: int | None = None) -> tuple[AhLayer | None, EspLayer | None]:
     ah = esp = None
     if entry.ah is not None:
-        sa = entry.ah if spi_override is None or entry.esp is not None else replace(entry.ah, spi=spi_override)
+        sa = entry.ah if spi_override is None else replace(entry.ah, spi=spi_override)
         iv = rng.randbytes(8) if sa.authentication is not None and sa.authentication.salt else b""
         ah = AhLayer(sec_assoc=sa, seq=_seq(sa, d.seq_low), iv=iv)
     if entry.esp is not None:
@@ -345,12 +345,14 @@ def build_datagram(route: Route, d: _Details, *, spi_override: int | None = None
     ident = rng.getrandbits(20)
     v6 = route.outer.ipv6
     ip = _ip_header(ipv6=v6, src=outer_src, dst=outer_dst, d=d, outer=True, ident=ident)
-    after = d.v6_after if v6 else ()
+    # Extension headers behind AH/ESP only in transport mode: in tunnel mode the protected next header must be
+    # 4 or 41 for the NIC to see the tunnel (AMB-05).
+    after = d.v6_after if v6 and route.mode == "transport" else ()
     if route.mode == "transport":
         return Datagram(ip=ip, ah=ah, esp=esp, udp=udp, inner_extension_headers=after,
                         payload=_upper_for(d, outer_src, outer_dst))
     if route.mode == "tunnel":
-        return Datagram(ip=ip, ah=ah, esp=esp, udp=udp, inner_extension_headers=after, payload=_plain_inner(d, rng))
+        return Datagram(ip=ip, ah=ah, esp=esp, udp=udp, payload=_plain_inner(d, rng))
     assert route.inner is not None
     inner = route.inner
     isrc, idst = _endpoints(inner, rng)
@@ -360,7 +362,7 @@ def build_datagram(route: Route, d: _Details, *, spi_override: int | None = None
         ah=iah, esp=iesp, udp=UdpEncapsulation() if route.udp == "inner" else None,
         payload=_upper_for(d, isrc, idst),
     )
-    return Datagram(ip=ip, ah=ah, esp=esp, udp=udp, inner_extension_headers=after, payload=inner_dg)
+    return Datagram(ip=ip, ah=ah, esp=esp, udp=udp, payload=inner_dg)
 
 
 def shape_of(route: Route, d: _Details, datagram: Datagram, frame: Frame, data: bytes) -> set[Shape]:

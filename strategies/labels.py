@@ -69,12 +69,20 @@ class OutcomeClass(Enum):
     TUNNEL_ESP_AUTH_FAILED = "CRYPTO_TUNNEL_ESP_AUTH_FAILED"
     INVALID_PACKET_SYNTAX = "CRYPTO_INVALID_PACKET_SYNTAX"
     INVALID_PROTOCOL = "CRYPTO_INVALID_PROTOCOL"
+    ESP_AUTH_FAILED_EITHER_MODE = "CRYPTO_TRANSPORT_ESP_AUTH_FAILED or CRYPTO_TUNNEL_ESP_AUTH_FAILED"
+    """The flip garbles the decrypted trailer, so the next header that tells the mode (AMB-05) is unknowable."""
+    ESP_AUTH_FAILED_OR_NOT_PROCESSED = "an ESP AUTH_FAILED code, or not processed"
+    """As above, on a NIC that claims only one mode: the mode it reads may be one it does not claim (RX-CAPS-*)."""
     ANY_FAILURE = "processed, any failure code"
+    FAILURE_OR_NOT_PROCESSED = "processed with any failure code, or not processed"
+    """Several checks fail and the mode is unknowable, on a NIC that claims only one mode (AMB-05/06)."""
     """Several checks fail at once; AMB-06 accepts the code of any failing check."""
     BAD_PADDING = "processed: SUCCESS, GENERIC_ERROR or INVALID_PACKET_SYNTAX"
     """Pad bytes not 1, 2, 3, ... under a valid ICV (AMB-08: checking pad content is only a SHOULD)."""
     PROCESSED = "processed, any code"
     """The spec says the frame is processed but not which result (e.g. a next header that contradicts the mode)."""
+    ANY = "any indication"
+    """The spec does not constrain the result (e.g. a changed next header on a NIC that claims only one mode)."""
     SUCCESS_OR_NOT_PROCESSED = "CRYPTO_SUCCESS or not processed"
     """The spec is silent on whether the NIC may look at the frame (e.g. a wrong IPv4 header checksum)."""
 
@@ -84,17 +92,26 @@ class OutcomeClass(Enum):
             return not crypto_done and crypto_status == 0
         if self is OutcomeClass.SUCCESS_OR_NOT_PROCESSED:
             return crypto_status == 0
+        if self is OutcomeClass.ANY:
+            return True
+        if self is OutcomeClass.FAILURE_OR_NOT_PROCESSED:
+            return crypto_status != CryptoStatus.SUCCESS if crypto_done else crypto_status == 0
+        if self is OutcomeClass.ESP_AUTH_FAILED_OR_NOT_PROCESSED and not crypto_done:
+            return crypto_status == 0
         if not crypto_done:
             return False
         if self is OutcomeClass.PROCESSED:
             return True
         if self is OutcomeClass.ANY_FAILURE:
             return crypto_status != CryptoStatus.SUCCESS
+        if self in (OutcomeClass.ESP_AUTH_FAILED_EITHER_MODE, OutcomeClass.ESP_AUTH_FAILED_OR_NOT_PROCESSED):
+            return crypto_status in _ESP_AUTH_CODES
         if self is OutcomeClass.BAD_PADDING:
             return crypto_status in _BAD_PADDING_CODES
         return crypto_status == CryptoStatus[self.name]
 
 
+_ESP_AUTH_CODES = frozenset({CryptoStatus.TRANSPORT_ESP_AUTH_FAILED, CryptoStatus.TUNNEL_ESP_AUTH_FAILED})
 _BAD_PADDING_CODES = frozenset({CryptoStatus.SUCCESS, CryptoStatus.GENERIC_ERROR, CryptoStatus.INVALID_PACKET_SYNTAX})
 
 
