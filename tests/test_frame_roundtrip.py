@@ -30,9 +30,12 @@ def test_decode_inverts_encode_on_every_shape(frame: Frame) -> None:
     assert decoded.frame == frame
 
 
+TUNNELS = datagrams(depth=1, protected=True).filter(lambda d: d.tunnel and unique_spis(d))
+
+
 @pytest.mark.clause("IETF-TUNNEL-NH")
 @settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much], max_examples=40)
-@given(frame=st.builds(Frame, datagram=datagrams(depth=1, protected=True).filter(lambda d: d.tunnel and unique_spis(d))))
+@given(frame=st.builds(Frame, datagram=TUNNELS))
 def test_decode_inverts_encode_on_tunnel_shapes(frame: Frame) -> None:
     decoded = decode_frame(encode_frame(frame), lookup=lookup_for(frame.datagram))
     assert decoded.frame == frame, decoded.error
