@@ -430,6 +430,11 @@ class ScapyNic:
         if ah_layer.spi != bundle.ah.spi:
             return _Portion(status=CryptoStatus.INVALID_PROTOCOL)
         ah_length = (int(ah_layer.payloadlen) + 2) * 4
+        after_ah = base + found.offset + ah_length
+        protected = after_ah
+        if found.ipv6:  # AMB-05 on IPv6: destination options etc. may sit between AH and the inner datagram
+            next_header, protected = _skip_extension_headers(bytes(buffer), after_ah, int(ah_layer.nh))
+            tunnel = next_header in TUNNEL_NEXT_HEADERS
         try:
             stripped = bundle.ah.scapy_sa().decrypt(found.packet)
         except IPSecIntegrityError:
@@ -437,9 +442,8 @@ class ScapyNic:
             return _Portion(status=failed)
         except Exception as exc:  # every scapy failure becomes a CryptoStatus
             return _Portion(status=_status_for(exc))
-        after_ah = base + found.offset + ah_length
         if bundle.esp is None:
-            return _Portion(status=CryptoStatus.SUCCESS, tunnel=tunnel, inner_offset=after_ah if tunnel else None)
+            return _Portion(status=CryptoStatus.SUCCESS, tunnel=tunnel, inner_offset=protected if tunnel else None)
         # AH+ESP: scapy's AH result (AH removed, lengths fixed up) goes on to ESP decryption, re-dissected so that
         # scapy sees the ESP layer (it has no AH->ESP binding, the AH payload comes back as Raw).
         try:
@@ -477,14 +481,17 @@ class ScapyNic:
         region_start = esp_start + ESP_HEADER_LENGTH + int(sa.crypt_algo.iv_size)
         region_end = esp_end - _icv_size(sa)
         text = plain.data_for_encryption()
-        tunnel = int(plain.nh) in TUNNEL_NEXT_HEADERS
+        next_header, inner_at = int(plain.nh), 0
+        if found.ipv6:  # AMB-05 on IPv6: extension headers inside the encryption before the inner datagram
+            next_header, inner_at = _skip_extension_headers(bytes(plain.data), 0, next_header)
+        tunnel = next_header in TUNNEL_NEXT_HEADERS
         in_place = len(text) == region_end - region_start and region_start <= region_end
         if in_place:
             buffer[region_start:region_end] = text
         return _Portion(
             status=CryptoStatus.SUCCESS,
             tunnel=tunnel,
-            inner_offset=region_start if tunnel and in_place else None,
+            inner_offset=region_start + inner_at if tunnel and in_place else None,
             header_info=HeaderInfo(next_header=int(plain.nh), pad_length=int(plain.padlen)),
         )
 
@@ -513,6 +520,25 @@ def _scapy_plaintext(sa: Any, esp_bytes: bytes) -> Any:
     """scapy's ``CryptAlgo.decrypt`` on the ESP bytes: an ``_ESPPlain`` with data, padding, padlen, nh (no ICV check
     for HMAC SAs; the tag check for AEAD)."""
     return sa.crypt_algo.decrypt(sa, ESP(esp_bytes), sa.crypt_key, _icv_size(sa), esn_en=sa.esn_en, esn=sa.esn)
+
+
+_EXTENSION_HEADERS = (IpProtocol.HOPOPT, IpProtocol.IPV6_ROUTE, IpProtocol.IPV6_OPTS)
+"""IPv6 extension headers that may follow AH (or open an ESP payload) before the tunnelled datagram."""
+
+
+def _skip_extension_headers(data: bytes, offset: int, next_header: int) -> tuple[int, int]:
+    """The protocol after the IPv6 extension headers at ``offset`` (announced by ``next_header``) and its offset.
+
+    Adapter glue, not IPsec work: the mode of an AH or ESP portion is the protocol its payload finally carries
+    (IETF-TUNNEL-NH, AMB-05), and a destination options header between AH and an inner IPv4 datagram does not make the
+    portion transport mode. Stops at a header that does not fit in ``data``.
+    """
+    while next_header in _EXTENSION_HEADERS and offset + 2 <= len(data):
+        length = (data[offset + 1] + 1) * 8
+        if offset + length > len(data):
+            break
+        next_header, offset = data[offset], offset + length
+    return next_header, offset
 
 
 def _status_for(exc: BaseException) -> CryptoStatus:
@@ -548,10 +574,30 @@ def _find_ipsec(datagram: bytes) -> _Found | None:
         return None
 
 
+def _datagram_only(data: bytes, version: int) -> bytes:
+    """``data`` cut to the length its IP header gives (IPv4 Total Length, IPv6 40 + Payload Length).
+
+    Adapter glue: what follows the datagram is not part of it -- Ethernet padding of a short frame, or, for the inner
+    datagram of a tunnel, the outer ESP trailer and ICV. scapy keeps such bytes as a ``Padding`` layer and its AH ICV
+    computation serialises them too, so the adapter must hand scapy the datagram alone, as a NIC's parser would.
+    A length that does not fit the bytes (a truncated or corrupted header) is left for scapy to judge.
+    """
+    if version == 4 and len(data) >= 4:
+        total = int.from_bytes(data[2:4], "big")
+        if (data[0] & 0x0F) * 4 <= total <= len(data):
+            return data[:total]
+    elif version == 6 and len(data) >= 6:
+        total = 40 + int.from_bytes(data[4:6], "big")
+        if total <= len(data):
+            return data[:total]
+    return data
+
+
 def _walk(datagram: bytes) -> _Found | None:
     if not datagram:
         return None
     version = datagram[0] >> 4
+    datagram = _datagram_only(datagram, version)
     packet: Any
     if version == 4:
         packet = IP(datagram)
