@@ -223,8 +223,12 @@ def run(args: argparse.Namespace) -> int:
     if args.interpretation:
         command += ["--interpretation", args.interpretation]
     with results.open("w", encoding="utf-8") as stream:
+        seed = meta.get("seed")
         config = SessionConfig(
-            iut_spec=f"trace:{pack_dir}", interpretation_path=args.interpretation, command=tuple(command)
+            iut_spec=f"trace:{pack_dir}",
+            seed=seed if isinstance(seed, int) else None,
+            interpretation_path=args.interpretation,
+            command=tuple(command),
         )
         session = IutSession(
             config,
