@@ -11,31 +11,46 @@ whose work depends on what was found), no deadline and no health checks (both de
 draws one scenario and appends it to a list. ``strategy.example()`` is not used: it is unseeded by design.
 ``derandomize=True`` is not used either: it seeds from the test function's source, so ``--seed`` would be ignored.
 The same seed and the same Hypothesis and project versions give the same scenarios; the pack records both versions.
-Each family is its own seeded run, and the pack takes the families in turn (scenario k is of family k mod 5), so
-every family gets its share whatever the seed.
+Each family is its own seeded run, and the pack takes the families in turn, so every family gets its share whatever
+the seed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 import hypothesis
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import HealthCheck, Phase, Verbosity, assume, given, settings
 from hypothesis import strategies as st
 
 from conformance.steps import AddSaStep, DeleteSaStep, ReceiveStep, SetOffloadStep, Step, UpdateSaStep
+from reference_model.constants import IpsecV2Setting, Operation
 from reference_model.ndis import AddSaEntry, Capabilities, UpdateSa, WireFormatError, setting_from_wire
 from strategies._check import ah_feasible, esp_feasible
 from strategies.corruptions import corruptions
-from strategies.frames import bursts, frames
-from strategies.security_associations import SaTable, sa_tables
+from strategies.frames import bursts, frames, matched_routes
+from strategies.security_associations import SaTable, mirror, sa_tables
 from strategies.values import CorruptedFrame, GeneratedFrame
 
-FAMILIES: Final = ("matching", "capability-gating", "bursts", "replays", "corruptions")
-"""The receive-path families of ``conformance/suite/test_receive_families.py``, plus labelled corruptions (so a pack
-exercises failed checks: RX-FAIL-INDICATE-WITH-STATUS, RX-INDICATE-ALL on failures, RX-CRYPTOSTATUS-RESULT)."""
+FAMILIES: Final = (
+    "matching",
+    "capability-gating",
+    "bursts",
+    "replays",
+    "corruptions",
+    "offload-settings",
+    "esn-update",
+    "sa-lifecycle",
+)
+"""The suite's families, drawn the way its tests draw them: the receive families of
+``conformance/suite/test_receive_families.py``, labelled corruptions (``test_crypto_status.py``: failed checks,
+RX-FAIL-INDICATE-WITH-STATUS, RX-CRYPTOSTATUS-RESULT) and the SA lifecycle (``test_sa_lifecycle.py``: IPsecV2
+settings, ESN update, capacity fill/delete/re-add). ``esn-update`` is left out for an IUT without ESN."""
+
+MAX_FILL: Final = 64
+"""``sa-lifecycle`` fills at most this many bundles (as the suite's capacity test)."""
 
 TEST_ID_PREFIX: Final = "trace::"
 """Results records name a pack scenario's family as its test: ``trace::matching`` and so on."""
@@ -110,7 +125,71 @@ def _draw_family(data: st.DataObject, family: str, caps: Capabilities) -> list[S
             corrupted = data.draw(corruptions(frame=original, sa_table=table, caps=caps), label="corruption")
             steps += [_receive(original), _receive(corrupted)]
         return steps
+    if family == "offload-settings":
+        table = data.draw(sa_tables(caps=caps, max_groups=2), label="sa_table")
+        sent = data.draw(st.lists(frames(sa_table=table, caps=caps, unmatched=False), min_size=1, max_size=4))
+        order = data.draw(st.permutations(list(IpsecV2Setting)), label="settings")
+        steps = _setup_steps(table)
+        for setting in order:
+            steps.append(SetOffloadStep(setting=setting))
+            steps += [_receive(f) for f in sent]
+        return steps
+    if family == "esn-update":
+        return _esn_update(data, caps)
+    if family == "sa-lifecycle":
+        return _sa_lifecycle(data, caps)
     raise ValueError(f"unknown family {family!r}")
+
+
+def _with_seq_hi(entry: AddSaEntry, seq_hi: int) -> AddSaEntry:
+    return replace(entry, sec_assoc=tuple(replace(sa, esn=True, seq_hi=seq_hi) for sa in entry.sec_assoc))
+
+
+def _esn_update(data: st.DataObject, caps: Capabilities) -> list[Step]:
+    """SA-UPDATE-ESN / SA-UPDATE-INVALID: frames under the old high bits, UPDATE_SA, frames under the new ones, an
+    old frame again (must now fail), and an update of an unknown bundle."""
+    base = data.draw(sa_tables(caps=caps, max_groups=1), label="sa_table")
+    inbound = base.inbound[0]
+    old_hi, new_hi = data.draw(
+        st.lists(st.integers(0, 2**32 - 1), min_size=2, max_size=2, unique=True), label="seq_hi old/new"
+    )
+    before = SaTable(entries=(_with_seq_hi(inbound, old_hi),))
+    after = SaTable(entries=(_with_seq_hi(inbound, new_hi),))
+    assume(matched_routes(before, caps) and matched_routes(after, caps))  # e.g. a UDP-ESP bundle outside caps
+    old_burst = data.draw(bursts(sa_table=before, caps=caps, max_size=4), label="frames before")
+    new_burst = data.draw(bursts(sa_table=after, caps=caps, max_size=4), label="frames after")
+    steps: list[Step] = [AddSaStep(entries=before.entries), *(_receive(f) for f in old_burst.frames())]
+    for sa in inbound.sec_assoc:
+        steps.append(UpdateSaStep(update=UpdateSa(sa_id=inbound.sa_id, operation=sa.operation, spi=sa.spi,
+                                                  seq_hi=new_hi)))
+    steps += [_receive(f) for f in new_burst.frames()]
+    steps.append(_receive(old_burst.template))
+    unknown = UpdateSa(sa_id=inbound.sa_id + 100, operation=Operation.ESP, spi=1, seq_hi=new_hi)
+    steps.append(UpdateSaStep(update=unknown))
+    return steps
+
+
+def _sa_lifecycle(data: st.DataObject, caps: Capabilities) -> list[Step]:
+    """SA-CAPACITY / SA-DELETE-FREES / SA-AFTER-DELETE-NO-MATCH: fill the capacity, delete all, add again."""
+    table = data.draw(sa_tables(caps=caps, max_groups=1), label="sa_table")
+    fill = min(caps.sa_offload_capacity, MAX_FILL) - len(table.entries)
+    first = table.entries[0]
+    fillers = tuple(mirror(first, sa_id=1000 + k, spi_offset=0x01000000 * (k + 1)) for k in range(max(fill, 0)))
+    frame = data.draw(frames(sa_table=table, caps=caps, unmatched=False), label="frame")
+    steps: list[Step] = [*_setup_steps(table)]
+    if fillers:
+        steps.append(AddSaStep(entries=fillers))
+    steps.append(_receive(frame))
+    steps += [DeleteSaStep(sa_id=entry.sa_id) for entry in (*table.entries, *fillers)]
+    steps.append(_receive(frame))
+    again = tuple(replace(e, sa_id=e.sa_id + 5000) for e in table.entries)
+    steps += [AddSaStep(entries=again), _receive(frame)]
+    return steps
+
+
+def families_for(caps: Capabilities) -> tuple[str, ...]:
+    """The families a pack for ``caps`` takes in turn (``esn-update`` needs ESN)."""
+    return tuple(f for f in FAMILIES if f != "esn-update" or caps.extended_sequence_numbers)
 
 
 def check_feasible(caps: Capabilities) -> None:
@@ -157,18 +236,19 @@ def generate_scenarios(caps: Capabilities, *, seed: int, count: int) -> list[Pac
 
     Each family is drawn in its own Hypothesis run (the family cannot depend on state outside the run: Hypothesis
     insists that a test draws the same way for the same choices); the results are interleaved, so scenario k is
-    of family k mod 5.
+    of family k modulo the number of families.
     """
     check_feasible(caps)
+    families = families_for(caps)
     per_family = {
-        family: _draw_many(caps, family, seed=seed, count=len(range(index, count, len(FAMILIES))))
-        for index, family in enumerate(FAMILIES)
+        family: _draw_many(caps, family, seed=seed, count=len(range(index, count, len(families))))
+        for index, family in enumerate(families)
     }
     out: list[PackScenario] = []
     for k in range(count):
-        family = FAMILIES[k % len(FAMILIES)]
+        family = families[k % len(families)]
         drawn = per_family[family]
-        position = k // len(FAMILIES)
+        position = k // len(families)
         if position < len(drawn):
             out.append(PackScenario(family=family, steps=drawn[position]))
     return out
