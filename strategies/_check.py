@@ -44,7 +44,8 @@ def esp_feasible(caps: Capabilities) -> bool:
     if not caps.esp:
         return False
     enc = caps.encryption_algorithms
-    return bool(enc & ~EncryptionAlgorithm.NONE) or bool(enc & EncryptionAlgorithm.NONE and caps.authentication_algorithms)
+    real_cipher = bool(enc & ~EncryptionAlgorithm.NONE)
+    return real_cipher or bool(enc & EncryptionAlgorithm.NONE and caps.authentication_algorithms)
 
 
 def check_size(name: str, value: object, *, lo: int, hi: int) -> int:

@@ -20,10 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from hypothesis import event
-from hypothesis.errors import InvalidArgument
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 
-from reference_model.constants import CRYPTO_STATUS_SHIFT, ETHERNET_MIN_FRAME, IpProtocol
+from reference_model.constants import ALL_UDP_ESP, CRYPTO_STATUS_SHIFT, ETHERNET_MIN_FRAME, IpProtocol
 from reference_model.ndis import AuthenticationSpec, Capabilities, EncryptionSpec, SecAssoc
 from reference_model.packets import AhLayer, Datagram, EspLayer, Frame, Upper
 from reference_model.wire.checksum import internet_checksum
@@ -56,7 +56,8 @@ class _Ctx:
     tunnel: bool
     spis: frozenset[int]
     both_modes: bool
-    """The capabilities claim transport and tunnel, so a garbled next header cannot push the frame out of them."""
+    """The capabilities claim transport and tunnel (and every UDP-ESP subtype when the frame uses UDP-ESP), so a
+    garbled next header, which hides the mode and the subtype, cannot push the frame out of them."""
 
     @property
     def has_ah(self) -> bool:
@@ -108,16 +109,43 @@ def _flip(draw: st.DrawFn, c: _Ctx, lo: int, hi: int, *, fix_checksum: bool = Tr
     return buf
 
 
-def _made(c: _Ctx, data: bytes | bytearray, kind: CorruptionKind, where: str, predicts: OutcomeClass, why: str,
-          frame: Frame | None = None) -> CorruptedFrame:
-    if not c.outer_processed and predicts is not NP and frame is None:
-        predicts, why = NP, f"the original frame is not processed ({c.gf.note}), so neither is this one"
+def _made(  # noqa: PLR0917 (arguments in the order of the label they fill)
+    c: _Ctx, data: bytes | bytearray, kind: CorruptionKind, where: str, predicts: OutcomeClass, why: str,
+    frame: Frame | None = None,
+) -> CorruptedFrame:
+    if not c.outer_processed and predicts is not NP:
+        predicts, why = _unprocessed(c, predicts, why)
     return CorruptedFrame(
         original=c.gf,
         data=_pad_frame(data),
-        label=CorruptionLabel(kind=kind, where=where, predicts=predicts, why=why),
+        label=CorruptionLabel(kind=kind, where=where, predicts=predicts, why=why,
+                              or_not_processed=_subtype_blind(c, predicts)),
         frame=c.gf.frame if frame is None else frame,
     )
+
+
+def _subtype_blind(c: _Ctx, predicts: OutcomeClass) -> bool:
+    """A failing check on a UDP-ESP frame, on a NIC that does not claim every subtype (see the label field)."""
+    return not c.both_modes and _has_udp(c.outer) and predicts not in (NP, *_SUCCESSES)
+
+
+_MODE_CLAUSES = ("RX-CAPS-TRANSPORT", "RX-CAPS-TPT-TUN", "RX-CAPS-UDPESP")
+"""Clauses whose capability check needs the mode, i.e. the decrypted next header (the UDP-ESP subtype names a mode)."""
+_SUCCESSES = (OutcomeClass.SUCCESS, OutcomeClass.SUCCESS_OR_NOT_PROCESSED)
+
+
+def _unprocessed(c: _Ctx, predicts: OutcomeClass, why: str) -> tuple[OutcomeClass, str]:
+    """The prediction for a corruption of a frame the NIC leaves alone.
+
+    Normally "not processed" whatever the corruption. But when the frame is left alone only because of its mode
+    (a transport portion on a NIC without ``Transport``), the mode is read from the decrypted next header (AMB-05); a
+    corruption that hides it lets a NIC check the frame and fail it, so a failure is as right as "not processed".
+    """
+    if c.gf.note in _MODE_CLAUSES and predicts not in _SUCCESSES:
+        widened = OutcomeClass.ANY if predicts in (OutcomeClass.PROCESSED, OutcomeClass.ANY) else (
+            OutcomeClass.FAILURE_OR_NOT_PROCESSED)
+        return widened, f"{why}; the frame is outside the claimed modes ({c.gf.note}) only if its mode can be read"
+    return NP, f"the original frame is not processed ({c.gf.note}), so neither is this one"
 
 
 def _as_is(c: _Ctx) -> OutcomeClass:
@@ -141,7 +169,11 @@ def _esp_regions(c: _Ctx) -> tuple[int, int, int, int, int] | None:
 def _esp_failure(c: _Ctx, what: str) -> tuple[OutcomeClass, str]:
     if c.has_ah:
         return OutcomeClass.ANY_FAILURE, f"{what} under AH: the AH ICV and the ESP ICV both fail (AMB-06)"
-    return auth_failed(ah=False, tunnel=c.tunnel), f"{what} is covered by the ESP ICV (RX-CRYPTOSTATUS-RESULT)"
+    p = auth_failed(ah=False, tunnel=c.tunnel)
+    if _has_udp(c.outer):
+        # The UDP-ESP subtype depends on what the failed ESP protects, so it is unknown too (CAP-02, RX-CAPS-UDPESP).
+        p = _mode_blind(c, p)
+    return p, f"{what} is covered by the ESP ICV (RX-CRYPTOSTATUS-RESULT)"
 
 
 def _mode_blind(c: _Ctx, p: OutcomeClass) -> OutcomeClass:
@@ -267,7 +299,8 @@ def _flipped_spi(draw: st.DrawFn, spi: int, used: frozenset[int]) -> int:
 
 
 def _ip_options(c: _Ctx) -> list[Option]:
-    dv, out = c.dv, []
+    dv = c.dv
+    out: list[Option] = []
     ah_fails = auth_failed(ah=True, tunnel=c.tunnel) if c.has_ah else _as_is(c)
     ah_why = "AH covers it (IETF-AH-MUTABLE-V4/V6)" if c.has_ah else "only AH would cover the outer IP header"
     if dv.version == 4:
@@ -384,7 +417,8 @@ def _truncations(c: _Ctx) -> list[Option]:
 
 def _not_block_multiple(draw: st.DrawFn, c: _Ctx) -> CorruptedFrame:
     r = _esp_regions(c)
-    assert r is not None and c.esp is not None
+    assert r is not None
+    assert c.esp is not None
     layout = esp_layout(c.esp.sec_assoc)
     k = draw(integers(1, layout.block_size - 1))
     _e, _iv, ct, icv, _end = r
@@ -419,15 +453,18 @@ def _replace_portion(frame: Frame, which: str, new: Datagram) -> Frame:
     return replace(frame, datagram=replace(frame.datagram, payload=new))
 
 
-def _value_made(c: _Ctx, which: str, new: Datagram, kind: CorruptionKind, where: str, p: OutcomeClass,
-                why: str, processed: bool) -> CorruptedFrame:
+def _value_made(  # noqa: PLR0917 (arguments in the order of the label they fill)
+    c: _Ctx, which: str, new: Datagram, kind: CorruptionKind, where: str, p: OutcomeClass, why: str, processed: bool
+) -> CorruptedFrame:
     frame = _replace_portion(c.gf.frame, which, new)
     if not processed:
-        p = OutcomeClass.SUCCESS if which == "inner" and c.outer_processed else NP
-        why = "this portion is not processed by the NIC (AMB-05 / RX-CAPS-*), " + (
-            "the outer one still verifies" if p is OutcomeClass.SUCCESS else "nor is the frame")
+        if which == "inner" and c.outer_processed:
+            p, why = OutcomeClass.SUCCESS, "the NIC does not process this portion (AMB-05); the outer one verifies"
+        else:
+            p, why = _unprocessed(c, p, why)
     return CorruptedFrame(original=c.gf, data=encode_frame(frame),
-                          label=CorruptionLabel(kind=kind, where=f"{which} {where}", predicts=p, why=why),
+                          label=CorruptionLabel(kind=kind, where=f"{which} {where}", predicts=p, why=why,
+                                                or_not_processed=_subtype_blind(c, p)),
                           frame=frame)
 
 
@@ -480,6 +517,8 @@ def _value_options(c: _Ctx) -> list[Option]:
                     # AES-GCM: the integrity key is the cipher key, so the decrypted trailer is garbage too.
                     p = _mode_blind(c, OutcomeClass.ESP_AUTH_FAILED_EITHER_MODE)
                     why = "sealed with another AES-GCM key: the tag fails and the decrypted next header is garbage"
+                if _has_udp(c.outer):
+                    p = _mode_blind(c, p)
                 return _value_made(c, which, new, CorruptionKind.WRONG_KEY, f"{name}.key", p, why, processed)
 
             out.append((CorruptionKind.WRONG_KEY, which, wrong_key))
@@ -491,14 +530,15 @@ def _value_options(c: _Ctx) -> list[Option]:
                     hi = (layer.sec_assoc.seq_hi + pick(draw, (1, 0xFFFFFFFF, 0x80000000))) & U32
                     bad = replace(layer, seq=hi << 32 | (layer.seq & U32))
                     new = replace(dg, ah=bad) if is_ah else replace(dg, esp=bad)  # type: ignore[arg-type]
+                    p = auth_failed(ah=is_ah, tunnel=tunnel)
                     return _value_made(c, which, new, CorruptionKind.WRONG_ESN_HIGH_BITS, f"{name}.seq_hi",
-                                       auth_failed(ah=is_ah, tunnel=tunnel),
+                                       _mode_blind(c, p) if _has_udp(c.outer) else p,
                                        f"ICV computed with high bits 0x{hi:08x}, the SA has "
                                        f"0x{layer.sec_assoc.seq_hi:08x} (IETF-ESP-ESN, AMB-16)", processed)
 
                 out.append((CorruptionKind.WRONG_ESN_HIGH_BITS, which, wrong_esn))
         if esp is not None and esp.sec_assoc.icv_length:
-            out += _trailer_options(c, which, dg, esp, processed, tunnel)
+            out += _trailer_options(c, which=which, dg=dg, esp=esp, processed=processed, tunnel=tunnel)
         if which == "outer" and esp is not None and ah is not None:
 
             def drop_ah(draw: st.DrawFn, c: _Ctx, *, dg: Datagram = dg, processed: bool = processed) -> CorruptedFrame:
@@ -510,7 +550,9 @@ def _value_options(c: _Ctx) -> list[Option]:
     return out
 
 
-def _trailer_options(c: _Ctx, which: str, dg: Datagram, esp: EspLayer, processed: bool, tunnel: bool) -> list[Option]:
+def _trailer_options(
+    c: _Ctx, *, which: str, dg: Datagram, esp: EspLayer, processed: bool, tunnel: bool
+) -> list[Option]:
     out: list[Option] = []
     alignment = esp_layout(esp.sec_assoc).alignment
 
@@ -546,7 +588,8 @@ def _trailer_options(c: _Ctx, which: str, dg: Datagram, esp: EspLayer, processed
             p, why = OutcomeClass.ANY, "the next header decides the mode (AMB-05), which may be one the NIC lacks"
         frame = _replace_portion(c.gf.frame, which, replace(dg, esp=bad))
         return CorruptedFrame(original=c.gf, data=encode_frame(frame), frame=frame, label=CorruptionLabel(
-            kind=CorruptionKind.WRONG_NEXT_HEADER, where=f"{which} esp.next_header={int(wrong)}", predicts=p, why=why))
+            kind=CorruptionKind.WRONG_NEXT_HEADER, where=f"{which} esp.next_header={int(wrong)}", predicts=p, why=why,
+            or_not_processed=_subtype_blind(c, p)))
 
     out.append((CorruptionKind.WRONG_NEXT_HEADER, which, next_header))
     _ = tunnel
@@ -573,8 +616,13 @@ def _context(frame: GeneratedFrame, sa_table: SaTable | None, caps: Capabilities
         inner_processed=frame.processed and len(frame.sa_ids) >= 2,
         tunnel=isinstance(outer.payload, Datagram),
         spis=frozenset(own) | (frozenset() if sa_table is None else sa_table.spis),
-        both_modes=caps is None or (caps.transport and caps.tunnel),
+        both_modes=caps is None
+        or (caps.transport and caps.tunnel and (not _has_udp(outer) or caps.udp_esp == ALL_UDP_ESP)),
     )
+
+
+def _has_udp(dg: Datagram) -> bool:
+    return dg.udp is not None or (isinstance(dg.payload, Datagram) and _has_udp(dg.payload))
 
 
 def _sas(dg: Datagram) -> list[SecAssoc]:

@@ -13,6 +13,7 @@ hundreds, and a burst (``bursts()``) derives many frames from one example withou
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import random
 import struct
@@ -274,13 +275,15 @@ def _details(draw: st.DrawFn, *, caps: Capabilities, v4_options: bool, v6_ext: b
 
 def _ip_header(*, ipv6: bool, src: IPAddress, dst: IPAddress, d: _Details, outer: bool, ident: int) -> IpHeader:
     if ipv6:
-        assert isinstance(src, ipaddress.IPv6Address) and isinstance(dst, ipaddress.IPv6Address)
+        assert isinstance(src, ipaddress.IPv6Address)
+        assert isinstance(dst, ipaddress.IPv6Address)
         ext: tuple[Ipv6ExtensionHeader, ...] = d.v6_before if outer else ()
         if outer and d.fragment is not None:
             ext = (*ext, Ipv6FragmentHeader(offset=0 if d.fragment == "mf" else 8, more=d.fragment == "mf",
                                             identification=ident))
         return Ipv6Header(src=src, dst=dst, extension_headers=ext, flow_label=ident & 0xFFFFF)
-    assert isinstance(src, ipaddress.IPv4Address) and isinstance(dst, ipaddress.IPv4Address)
+    assert isinstance(src, ipaddress.IPv4Address)
+    assert isinstance(dst, ipaddress.IPv4Address)
     flags, offset = 0, 0
     if outer and d.fragment == "mf":
         flags = 0x1
@@ -438,10 +441,8 @@ def _generated(frame: Frame, *, shape: set[Shape], sa_ids: tuple[int, ...], proc
 def _target(value: float, label: str) -> None:
     """``target()`` once per label per test case; later calls in the same example (several frames drawn) are
     ignored, because Hypothesis refuses a label twice."""
-    try:
+    with contextlib.suppress(InvalidArgument):
         target(value, label=label)
-    except InvalidArgument:
-        pass
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -498,7 +499,7 @@ def _other_address(a: IPAddress, rng: random.Random) -> IPAddress:
 
 
 @st.composite
-def _frames(draw: st.DrawFn, table: SaTable, caps: Capabilities, unmatched: bool, unsupported: bool,
+def _frames(draw: st.DrawFn, table: SaTable, caps: Capabilities, *, unmatched: bool, unsupported: bool,
             steer: bool, max_payload: int) -> GeneratedFrame:
     kinds = _kinds(table, caps, unmatched=unmatched, unsupported=unsupported)
     # Matched frames are the main course: three in four examples, the off-path kinds share the rest.
@@ -507,24 +508,32 @@ def _frames(draw: st.DrawFn, table: SaTable, caps: Capabilities, unmatched: bool
     else:
         kind = pick(draw, kinds[1:] if kinds[0] == "matched" and len(kinds) > 1 else kinds)
     event(f"frame kind: {kind}")
-    vlan_ok = bool(caps.encapsulation & Encapsulation.IEEE_802_3_P_AND_Q)
     if kind == "matched":
-        route = pick(draw, matched_routes(table, caps))
-        v6 = route.outer.ipv6
-        d = _details(draw, caps=caps, v4_options=caps.ipv4_options and not v6,
-                          v6_ext=caps.ipv6_non_ipsec_extension_headers and v6, fragment=True, vlan=vlan_ok,
-                          max_payload=max_payload)
-        datagram = build_datagram(route, d)
-        frame = Frame(ethernet=EthernetHeader(vlan=d.vlan), datagram=datagram)
-        ids = (route.outer.sa_id,) if route.inner is None else (route.outer.sa_id, route.inner.sa_id)
-        data = encode_frame(frame)
-        shape = shape_of(route, d, datagram, frame, data)
-        processed = d.fragment is None
-        note = "RX-FRAGMENT-NOT-PROCESSED" if not processed else "RX-PROCESS-ALL-MATCHING"
-        return _generated(frame, shape=shape, sa_ids=ids, processed=processed, note=note, steer=steer)
+        return matched_frame(draw, pick(draw, matched_routes(table, caps)), caps, max_payload=max_payload,
+                             steer=steer)
     if kind.startswith("unsupported:"):
-        return _unsupported(draw, kind.split(":", 1)[1], table, caps, max_payload, steer)
-    return _unmatched(draw, kind, table, caps, max_payload, steer)
+        return _unsupported(draw, kind.split(":", 1)[1], table, caps, max_payload=max_payload, steer=steer)
+    return _unmatched(draw, kind, table, caps, max_payload=max_payload, steer=steer)
+
+
+def matched_frame(draw: st.DrawFn, route: Route, caps: Capabilities, *, max_payload: int = 2000,
+                  steer: bool = False, seq_low: int | None = None, fragment: bool = True) -> GeneratedFrame:
+    """A frame on ``route`` within ``caps`` (``seq_low`` forces the low 32 sequence bits of every layer)."""
+    v6 = route.outer.ipv6
+    vlan_ok = bool(caps.encapsulation & Encapsulation.IEEE_802_3_P_AND_Q)
+    d = _details(draw, caps=caps, v4_options=caps.ipv4_options and not v6,
+                 v6_ext=caps.ipv6_non_ipsec_extension_headers and v6, fragment=fragment, vlan=vlan_ok,
+                 max_payload=max_payload)
+    if seq_low is not None:
+        d = replace(d, seq_low=seq_low, esn_edge=seq_low in SEQ_EDGES)
+    datagram = build_datagram(route, d)
+    frame = Frame(ethernet=EthernetHeader(vlan=d.vlan), datagram=datagram)
+    ids = (route.outer.sa_id,) if route.inner is None else (route.outer.sa_id, route.inner.sa_id)
+    data = encode_frame(frame)
+    shape = shape_of(route, d, datagram, frame, data)
+    processed = d.fragment is None
+    note = "RX-FRAGMENT-NOT-PROCESSED" if not processed else "RX-PROCESS-ALL-MATCHING"
+    return _generated(frame, shape=shape, sa_ids=ids, processed=processed, note=note, steer=steer)
 
 
 def _plain_details(draw: st.DrawFn, caps: Capabilities, max_payload: int) -> _Details:
@@ -540,7 +549,7 @@ def _simple_route(entry: AddSaEntry, caps: Capabilities) -> Route:
     return Route(mode=mode, outer=entry, udp=udp)
 
 
-def _unmatched(draw: st.DrawFn, kind: str, table: SaTable, caps: Capabilities, max_payload: int,
+def _unmatched(draw: st.DrawFn, kind: str, table: SaTable, caps: Capabilities, *, max_payload: int,
                steer: bool) -> GeneratedFrame:
     d = _plain_details(draw, caps, max_payload)
     rng = _rng(d.seed, 3)
@@ -603,7 +612,7 @@ def _unused_spi(table: SaTable, seed: int) -> int:
     return spi
 
 
-def _unsupported(draw: st.DrawFn, clause: str, table: SaTable, caps: Capabilities, max_payload: int,
+def _unsupported(draw: st.DrawFn, clause: str, table: SaTable, caps: Capabilities, *, max_payload: int,
                  steer: bool) -> GeneratedFrame:
     plain = [e for e in table.inbound if e.udp_esp_encapsulation is UdpEspEncapsulation.NONE]
     full = replace(caps, transport=True, tunnel=True)
@@ -675,7 +684,7 @@ def frames(
     if not kinds:
         raise InvalidArgument("no frame can be built: the table has no inbound bundle usable within caps; "
                               "add one, or pass unmatched=True")
-    return _frames(sa_table, caps, unmatched, unsupported, steer, max_payload)
+    return _frames(sa_table, caps, unmatched=unmatched, unsupported=unsupported, steer=steer, max_payload=max_payload)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -719,9 +728,9 @@ def _is_port_4500(u: Upper) -> bool:
 
 
 @st.composite
-def _bursts(draw: st.DrawFn, table: SaTable, caps: Capabilities, min_size: int, max_size: int,
+def _bursts(draw: st.DrawFn, table: SaTable, caps: Capabilities, *, min_size: int, max_size: int,
             max_payload: int) -> Burst:
-    template = draw(_frames(table, caps, False, False, True, max_payload))
+    template = draw(_frames(table, caps, unmatched=False, unsupported=False, steer=False, max_payload=max_payload))
     count = draw(integers(min_size, max_size))
     event(f"burst size: {'1' if count == 1 else '2-15' if count < 16 else '16+'}")
     return Burst(template=template, count=count, seed=draw(integers(0, 2**32 - 1)))
@@ -740,4 +749,4 @@ def bursts(*, sa_table: SaTable, caps: Capabilities, min_size: int = 1, max_size
     check_size("max_payload", max_payload, lo=0, hi=8900)
     if not matched_routes(sa_table, caps):
         raise InvalidArgument("bursts() needs an inbound bundle usable within caps in sa_table; add one")
-    return _bursts(sa_table, caps, min_size, max_size, max_payload)
+    return _bursts(sa_table, caps, min_size=min_size, max_size=max_size, max_payload=max_payload)

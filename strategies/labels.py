@@ -25,7 +25,7 @@ class Shape(StrEnum):
     TRANSPORT = "transport"
     TUNNEL = "tunnel"
     NESTED = "tunnel-over-transport"
-    """An outer tunnel-mode portion whose inner datagram is protected in transport mode (RX-NEXTCRYPTODONE-BOTH-ONLY)."""
+    """An outer tunnel-mode portion around a transport-mode protected datagram (RX-NEXTCRYPTODONE-BOTH-ONLY)."""
     UDP_ESP = "udp-esp"
     IPV4_OPTIONS_MUTABLE = "ipv4-options-mutable"
     IPV4_OPTIONS_IMMUTABLE = "ipv4-options-immutable"
@@ -158,6 +158,18 @@ class CorruptionLabel:
     """Which header or boundary, e.g. ``outer esp.icv`` or ``truncate before esp.iv``."""
     predicts: OutcomeClass
     why: str
+    or_not_processed: bool = False
+    """Also accept "not processed": a failed check hides what the NIC needs to tell the UDP-ESP subtype (CAP-02),
+    and the subtype it then reads may be one it does not claim (RX-CAPS-UDPESP)."""
+
+    def allows(self, *, crypto_done: bool, crypto_status: int) -> bool:
+        """Whether an indication with these receive fields agrees with this label."""
+        if self.or_not_processed and OutcomeClass.NOT_PROCESSED.allows(
+            crypto_done=crypto_done, crypto_status=crypto_status
+        ):
+            return True
+        return self.predicts.allows(crypto_done=crypto_done, crypto_status=crypto_status)
 
     def __str__(self) -> str:
-        return f"{self.kind} at {self.where} -> {self.predicts.value} ({self.why})"
+        extra = " or not processed" if self.or_not_processed else ""
+        return f"{self.kind} at {self.where} -> {self.predicts.value}{extra} ({self.why})"

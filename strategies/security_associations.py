@@ -182,6 +182,7 @@ _NESTED_UDP = (UdpEspEncapsulation.TRANSPORT_OVER_UDP_ESP_TUNNEL, UdpEspEncapsul
 def _entry(
     draw: st.DrawFn,
     caps: Capabilities,
+    *,
     sa_id: int,
     inbound: bool,
     ipv6: bool | None,
@@ -269,7 +270,8 @@ def security_associations(
         if protection not in (None, "esp") or "esp" not in allowed:
             raise InvalidArgument("UDP-ESP encapsulation needs an ESP-only bundle: use protection='esp'")
         protection = "esp"
-    return _entries(caps, sa_id, inbound, ipv6, protection, udp_esp, None, wildcard)
+    return _entries(caps, sa_id=sa_id, inbound=inbound, ipv6=ipv6, protection=protection, udp_esp=udp_esp,
+                    spi_values=None, wildcard=wildcard)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -317,7 +319,8 @@ def _group(draw: st.DrawFn, caps: Capabilities, first_id: int, used_spis: set[in
             udp: UdpEspEncapsulation | None = None) -> AddSaEntry:
         prot = protection if protection is not None else pick(draw, protections(caps))
         n = 2 if prot == "ah+esp" else 1
-        return _entry(draw, caps, sa_id, inbound, None, prot, udp, fresh_spis(n), None)
+        return _entry(draw, caps, sa_id=sa_id, inbound=inbound, ipv6=None, protection=prot, udp_esp=udp,
+                      spi_values=fresh_spis(n), wildcard=None)
 
     if kind == "single":
         return [one(first_id)]
@@ -363,8 +366,8 @@ def _sa_tables(draw: st.DrawFn, caps: Capabilities, min_groups: int, max_groups:
         entries.extend(group)
     deleted: tuple[AddSaEntry, ...] = ()
     if with_deleted and draw(BOOLEANS):
-        deleted = (_entry(draw, caps, len(entries) + 1, True, None, None, UdpEspEncapsulation.NONE,
-                          distinct_spis(draw, 2, used), None),)
+        deleted = (_entry(draw, caps, sa_id=len(entries) + 1, inbound=True, ipv6=None, protection=None,
+                          udp_esp=UdpEspEncapsulation.NONE, spi_values=distinct_spis(draw, 2, used), wildcard=None),)
     return SaTable(entries=tuple(entries), deleted=deleted)
 
 
