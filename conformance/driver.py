@@ -23,7 +23,7 @@ from conformance.adapters.base import Adapter
 from conformance.judge import Judgement, error_finding, judge_receive, judge_status
 from conformance.steps import AddSaStep, DeleteSaStep, ReceiveStep, SetOffloadStep, Step, UpdateSaStep
 from conformance.verdicts import Finding, Verdict
-from reference_model.constants import NdisStatus
+from reference_model.constants import CryptoStatus, NdisStatus
 from reference_model.expectation import Level
 from reference_model.ndis import AddSaEntry, AddSaResult, Capabilities, Indication
 from reference_model.nic import NicModel
@@ -50,6 +50,17 @@ class ScenarioOutcome:
             table = tuple(row.to_json() for row in model.sa_table()) if model is not None else ()
             step = len(self.log) - 1
             self.findings.extend(replace(f, sa_table=table, step=step) for f in judgement.findings)
+
+
+_AUTH_FAILED = frozenset(
+    int(s)
+    for s in (
+        CryptoStatus.TRANSPORT_AH_AUTH_FAILED,
+        CryptoStatus.TRANSPORT_ESP_AUTH_FAILED,
+        CryptoStatus.TUNNEL_AH_AUTH_FAILED,
+        CryptoStatus.TUNNEL_ESP_AUTH_FAILED,
+    )
+)
 
 
 class InvalidAnswerError(Exception):
@@ -112,6 +123,7 @@ class LiveScenario:
         self.model = NicModel(driver.capabilities, driver.profile)
         self.outcome = ScenarioOutcome()
         self.delete_requests: list[int] = []
+        self.updated: set[int] = set()
         self.closed = False
         self._guard("reset", self.adapter.reset)
 
@@ -148,9 +160,16 @@ class LiveScenario:
             indications = _check_indications(self.adapter.receive(step.frame))
             expectation = model.receive(step.frame)
             judgement = judge_receive(expectation, step.frame, indications)
-            pending = [i for i in expectation.matched_sa_ids if i in delete_requests]
-            if pending and judgement.findings:
-                judgement = _self_delete(judgement, pending[0])
+            if judgement.findings and expectation.reference is not None and indications:
+                expected = expectation.reference.receive_info
+                observed = indications[0].receive_info
+                pending = [i for i in expectation.matched_sa_ids if i in delete_requests]
+                if pending and expected.crypto_done and not observed.crypto_done:
+                    judgement = _self_delete(judgement, pending[0])
+                updated = [i for i in expectation.matched_sa_ids if i in self.updated]
+                auth_failed = observed.crypto_status in _AUTH_FAILED
+                if updated and expected.crypto_done and expected.crypto_status == 0 and auth_failed:
+                    judgement = _after_update(judgement, updated[0])
             outcome.add(judgement, expectation.shape, model)
             outcome.frames_judged += 1
             if indications and indications[0].receive_info.sa_delete_req and expectation.matched_sa_ids:
@@ -174,6 +193,8 @@ class LiveScenario:
             status = _check_status(self.adapter.update_sa(step.update), "update_sa")
             outcome.add(judge_status(exp, status, request=f"update_sa sa_id={step.update.sa_id}"), (), model)
             model.apply_update_sa(step.update, status)
+            if status is NdisStatus.SUCCESS:
+                self.updated.add(step.update.sa_id)
         elif isinstance(step, SetOffloadStep):
             exp = model.expect_set_offload(step.setting)
             status = _check_status(self.adapter.set_offload(step.setting), "set_offload")
@@ -247,3 +268,19 @@ def _self_delete(judgement: Judgement, sa_id: int) -> Judgement:
         ),
     )
     return Judgement(judgement.checked | {"SA-NO-SELF-DELETE"}, (*judgement.findings, finding))
+
+
+def _after_update(judgement: Judgement, sa_id: int) -> Judgement:
+    """SA-UPDATE-ESN: a frame on an SA whose ESN high bits were updated was not verified under the new value."""
+    first = judgement.findings[0]
+    finding = replace(
+        first,
+        clause="SA-UPDATE-ESN",
+        level=Level.MUST.value,
+        verdict=Verdict.FAIL,
+        message=(
+            f"SA-UPDATE-ESN: sa_id {sa_id} had its ESN high-order bits updated (UPDATE_SA answered SUCCESS), and this "
+            f"frame on it was not handled as the updated SA requires: {first.message}"
+        ),
+    )
+    return Judgement(judgement.checked | {"SA-UPDATE-ESN"}, (*judgement.findings, finding))

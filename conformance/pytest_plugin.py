@@ -18,6 +18,7 @@ from typing import IO
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis.utils.conventions import not_set
 
 from conformance.session import IutSession, SessionConfig
 
@@ -25,8 +26,16 @@ PROFILES = {
     "quick": 25,
     "default": 100,
     "thorough": 1000,
+    "detect": 25,
 }
-"""Hypothesis profiles of the suite: examples per test. Each example is a whole scenario with a burst of frames."""
+"""Hypothesis profiles of the suite: examples per test. Each example is a whole scenario with a burst of frames.
+
+``detect`` is ``quick`` without shrinking and stopping at the first bug of each test: for the mutation tests and the
+time-to-detect benchmark, which ask only *whether* (and how fast) a fault is found, not for a minimal example.
+"""
+
+_SHRINK = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink]
+_DETECT = [Phase.explicit, Phase.generate]
 
 for _name, _examples in PROFILES.items():
     settings.register_profile(
@@ -39,9 +48,10 @@ for _name, _examples in PROFILES.items():
             HealthCheck.filter_too_much,
             HealthCheck.function_scoped_fixture,
         ],
-        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+        phases=_DETECT if _name == "detect" else _SHRINK,
         print_blob=True,
-        report_multiple_bugs=True,
+        report_multiple_bugs=_name != "detect",
+        database=None if _name == "detect" else not_set,
     )
 
 SESSION_KEY = pytest.StashKey[IutSession]()

@@ -177,7 +177,10 @@ class IutSession:
 
     def check(self, steps: Sequence[Step], *, test_id: str) -> ScenarioOutcome:
         """Run one scenario, record everything, and raise the per-clause exception of its worst finding."""
-        outcome = self.driver.run(steps)
+        return self.record(self.driver.run(steps), test_id=test_id)
+
+    def record(self, outcome: ScenarioOutcome, *, test_id: str) -> ScenarioOutcome:
+        """Tally and stream what one scenario showed; raise the per-clause exception of its worst finding."""
         self.scenarios += 1
         self.frames_judged += outcome.frames_judged
         failed_clauses = {f.clause: f.verdict for f in outcome.findings}

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reference_model.algorithms import AUTHENTICATION, ENCRYPTION
 from reference_model.constants import IpsecV2Setting
-from reference_model.ndis import AddSaEntry, UpdateSa
+from reference_model.ndis import AddSaEntry, SecAssoc, UpdateSa
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,16 +28,23 @@ class AddSaStep:
     def describe(self) -> str:
         parts = []
         for e in self.entries:
-            ops = "+".join(
-                f"{'ESP' if sa.operation.name == 'ESP' else 'AH'}(spi=0x{sa.spi:x}"
-                + (f", esn hi={sa.seq_hi}" if sa.esn else "")
-                + ")"
-                for sa in e.sec_assoc
-            )
+            ops = "+".join(_describe_sa(sa) for sa in e.sec_assoc)
             direction = "in" if e.inbound else "out"
             udp = f" udp-esp={int(e.udp_esp_encapsulation)}" if e.udp_esp_encapsulation else ""
             parts.append(f"sa_id={e.sa_id} {direction} {e.src}->{e.dst} {ops}{udp}")
         return "add_sa " + "; ".join(parts)
+
+
+def _describe_sa(sa: SecAssoc) -> str:
+    """``ESP(spi=0x100, AES_GCM_128/icv8)``: enough to rebuild the SA by hand from a report."""
+    algorithms = []
+    if sa.encryption is not None:
+        icv = f"/icv{sa.encryption.icv_length}" if sa.encryption.icv_length else ""
+        algorithms.append(ENCRYPTION[sa.encryption.algorithm].wire_name + icv)
+    if sa.authentication is not None:
+        algorithms.append(AUTHENTICATION[sa.authentication.algorithm].wire_name)
+    esn = f", esn hi=0x{sa.seq_hi:x}" if sa.esn else ""
+    return f"{sa.operation.name}(spi=0x{sa.spi:x}, {'+'.join(algorithms) or 'no algorithm'}{esn})"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

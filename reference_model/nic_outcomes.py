@@ -118,6 +118,13 @@ def _unprocessed_core(deciding: str, why: str, sa_matched: bool, no_sa: bool) ->
         *_COMMON,
         _c(ObservedField.CRYPTO_DONE, ZERO, deciding, why, level=level),
         _c(
+            ObservedField.CRYPTO_DONE,
+            ZERO,
+            "RX-FLAGS-CLEAR-NOT-DECRYPTED",
+            "a frame the NIC did not process has CryptoDone = 0, AH and ESP alike",
+            level=flags_level,
+        ),
+        _c(
             ObservedField.NEXT_CRYPTO_DONE,
             ZERO,
             "RX-FLAGS-CLEAR-NOT-DECRYPTED",

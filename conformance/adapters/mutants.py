@@ -147,7 +147,7 @@ _SWAP = {
 }
 
 
-@mutant("wrong-status-family", "RX-CRYPTOSTATUS-RESULT", "reports tunnel ICV failures as transport ones and vice versa")
+@mutant("wrong-status-family", "AMB-07", "reports tunnel ICV failures as transport ones and vice versa")
 class WrongStatusFamily(_PerFrameMutant):
     def mutate(
         self, frame: bytes, indications: list[Indication], *, processed: bool, shape: tuple[str, ...]
@@ -196,7 +196,7 @@ class StaleStatus(_PerFrameMutant):
         return [i if processed else _with(i, crypto_status=int(CryptoStatus.GENERIC_ERROR)) for i in indications]
 
 
-@mutant("ciphertext-indicated", "RX-CRYPTODONE-SET", "reports success but indicates the frame still encrypted")
+@mutant("ciphertext-indicated", "AMB-09", "reports success but indicates the frame still encrypted")
 class CiphertextIndicated(_PerFrameMutant):
     def mutate(
         self, frame: bytes, indications: list[Indication], *, processed: bool, shape: tuple[str, ...]
