@@ -15,7 +15,7 @@ counterexample readable.
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, find, settings
+from hypothesis import HealthCheck, Phase, find, settings
 
 from strategies import EVERYTHING, GeneratedFrame, Shape, frames, sa_tables
 
@@ -34,6 +34,7 @@ def test_nested_ah_esp_failure_shrinks_to_small_frame() -> None:
         settings=settings(
             max_examples=2000, database=None, derandomize=True, deadline=None,
             suppress_health_check=list(HealthCheck),
+            phases=[Phase.generate, Phase.shrink],  # no explain phase: its tracing triples the time
         ),
     )
     print(f"\nshrunk to {shrunk.describe()}\n{shrunk.frame}\n{shrunk.data.hex()}")
