@@ -124,6 +124,7 @@ class LiveScenario:
         self.outcome = ScenarioOutcome()
         self.delete_requests: list[int] = []
         self.updated: set[int] = set()
+        self.first_judged_ok: dict[bytes, bool] = {}
         self.closed = False
         self._guard("reset", self.adapter.reset)
 
@@ -170,6 +171,9 @@ class LiveScenario:
                 auth_failed = observed.crypto_status in _AUTH_FAILED
                 if updated and expected.crypto_done and expected.crypto_status == 0 and auth_failed:
                     judgement = _after_update(judgement, updated[0])
+            first_ok = self.first_judged_ok.setdefault(step.frame, not judgement.findings)
+            if first_ok and judgement.findings and expectation.matched_sa_ids:
+                judgement = _replayed(judgement)
             outcome.add(judgement, expectation.shape, model)
             outcome.frames_judged += 1
             if indications and indications[0].receive_info.sa_delete_req and expectation.matched_sa_ids:
@@ -284,3 +288,19 @@ def _after_update(judgement: Judgement, sa_id: int) -> Judgement:
         ),
     )
     return Judgement(judgement.checked | {"SA-UPDATE-ESN"}, (*judgement.findings, finding))
+
+
+def _replayed(judgement: Judgement) -> Judgement:
+    """RX-TRANSPORT-DOES-REPLAY: the same frame was handled correctly once and not when it came again."""
+    first = judgement.findings[0]
+    finding = replace(
+        first,
+        clause="RX-TRANSPORT-DOES-REPLAY",
+        level=Level.MUST.value,
+        verdict=Verdict.FAIL,
+        message=(
+            "RX-TRANSPORT-DOES-REPLAY: this exact frame was handled correctly earlier in the scenario; a replay must "
+            f"be processed and indicated the same way (anti-replay is the transport's job): {first.message}"
+        ),
+    )
+    return Judgement(judgement.checked | {"RX-TRANSPORT-DOES-REPLAY"}, (*judgement.findings, finding))

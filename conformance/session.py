@@ -53,6 +53,8 @@ class SessionConfig:
     timeout: float = 5.0
     interpretation_path: str | None = None
     command: tuple[str, ...] = ()
+    reproduce: str | None = None
+    """The reproduction command, when it is not a ``run`` (e.g. ``judge`` of an offline pack)."""
 
 
 @dataclass(slots=True)
@@ -123,6 +125,8 @@ class IutSession:
             self._tally(test_id, clause, Verdict.UNSUPPORTED, ())
 
     def reproduce_command(self, test_id: str) -> str:
+        if self.config.reproduce is not None:
+            return self.config.reproduce
         parts = ["ipsecov2-conformance", "run", "--iut", self.config.iut_spec]
         parts += ["--profile", self.config.hypothesis_profile]
         if self.config.seed is not None:

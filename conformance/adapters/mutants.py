@@ -159,6 +159,15 @@ class WrongStatusFamily(_PerFrameMutant):
         return out
 
 
+@mutant("generic-for-everything", "RX-CRYPTOSTATUS-RESULT", "reports every failed check as CRYPTO_GENERIC_ERROR")
+class GenericForEverything(_PerFrameMutant):
+    def mutate(
+        self, frame: bytes, indications: list[Indication], *, processed: bool, shape: tuple[str, ...]
+    ) -> list[Indication]:
+        generic = int(CryptoStatus.GENERIC_ERROR)
+        return [_with(i, crypto_status=generic) if _info(i).crypto_status else i for i in indications]
+
+
 @mutant("success-on-failure", "RX-FAIL-INDICATE-WITH-STATUS", "reports CRYPTO_SUCCESS for frames whose checks failed")
 class SuccessOnFailure(_PerFrameMutant):
     def mutate(
