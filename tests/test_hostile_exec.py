@@ -88,14 +88,17 @@ def test_exec_faults_do_not_stop_the_run_and_the_report_is_written(every_fault: 
     assert result.code == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     end = run_end(every_fault.results)
-    assert end is not None and end.status == "complete"
+    assert end is not None
+    assert end.status == "complete"
     assert end.stats["scenarios"] == 25  # every example of the quick profile ran
     assert end.stats["errors"] == len(FAULTS)
     # The last process (started after the twelfth fault) served receives and was asked to leave.
     served = [line for line in every_fault.log.read_text().splitlines() if line.startswith("bye ")]
-    assert served and not served[-1].endswith("receives=0")
+    assert served
+    assert not served[-1].endswith("receives=0")
     report = json.loads((result.out / "report.json").read_text())
-    assert report["exit_code"] == 2 and not report["partial"]
+    assert report["exit_code"] == 2
+    assert not report["partial"]
     assert len(report["errors"]) == len(FAULTS)
     for name in ("index.html", "summary.md", "junit.xml"):
         assert (result.out / name).is_file()
@@ -125,7 +128,8 @@ def test_exec_program_that_cannot_restart_gives_bounded_errors_and_a_report(tmp_
     run = hostile_run(tmp_path, "dead-after")
     assert run.result.code == 2
     end = run_end(run.results)
-    assert end is not None and end.status == "complete"
+    assert end is not None
+    assert end.status == "complete"
     messages = error_messages(run.results)
     assert "dying on receive" in messages[0]
     assert all("cannot start again" in m for m in messages[1:-1]), messages[1:3]
@@ -142,6 +146,8 @@ def test_exec_program_exiting_at_start_is_one_line_and_exit_2(tmp_path: Path) ->
     assert run.result.code == 2
     lines = run.result.stderr.strip().splitlines()
     assert len(lines) == 1, run.result.stderr
-    assert "hello failed" in lines[0] and "exit status 3" in lines[0] and "refusing to start" in lines[0]
+    assert "hello failed" in lines[0]
+    assert "exit status 3" in lines[0]
+    assert "refusing to start" in lines[0]
     assert "Traceback" not in run.result.stderr
     assert leftovers(run.log) == []
