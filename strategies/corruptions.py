@@ -23,7 +23,15 @@ from hypothesis import event
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from reference_model.constants import ALL_UDP_ESP, CRYPTO_STATUS_SHIFT, ETHERNET_MIN_FRAME, IpProtocol
+from reference_model.constants import (
+    ALL_UDP_ESP,
+    CRYPTO_STATUS_SHIFT,
+    ETHERNET_MIN_FRAME,
+    AuthenticationAlgorithm,
+    EncryptionAlgorithm,
+    IpProtocol,
+    Operation,
+)
 from reference_model.ndis import AuthenticationSpec, Capabilities, EncryptionSpec, SecAssoc
 from reference_model.packets import AhLayer, Datagram, EspLayer, Frame, Upper
 from reference_model.wire.checksum import internet_checksum
@@ -55,6 +63,7 @@ class _Ctx:
     inner_processed: bool
     tunnel: bool
     spis: frozenset[int]
+    caps: Capabilities | None
     both_modes: bool
     """The capabilities claim transport and tunnel (and every UDP-ESP subtype when the frame uses UDP-ESP), so a
     garbled next header, which hides the mode and the subtype, cannot push the frame out of them."""
@@ -547,7 +556,35 @@ def _value_options(c: _Ctx) -> list[Option]:
                                    "ESP-only packet on an ESP+AH bundle (RX-CRYPTOSTATUS-RESULT)", processed)
 
             out.append((CorruptionKind.PROTOCOL_MISMATCH, "outer", drop_ah))
+        if which == "outer" and (esp is None) != (ah is None) and dg.udp is None:
+
+            def swap(draw: st.DrawFn, c: _Ctx, *, dg: Datagram = dg, processed: bool = processed) -> CorruptedFrame:
+                to_ah = dg.esp is not None
+                claimed = c.caps is None or (c.caps.ah if to_ah else c.caps.esp)
+                p = OutcomeClass.INVALID_PROTOCOL
+                why = "the packet's protocol differs from the SA's (RX-CRYPTOSTATUS-RESULT)"
+                if not claimed:
+                    p, why = NP, f"the NIC does not claim {'AH' if to_ah else 'ESP'} (RX-CAPS-AH/ESP)"
+                return _value_made(c, "outer", _swapped_protocol(dg), CorruptionKind.PROTOCOL_MISMATCH,
+                                   f"{'esp->ah' if to_ah else 'ah->esp'} under the same SPI", p, why, processed)
+
+            out.append((CorruptionKind.PROTOCOL_MISMATCH, "outer", swap))
     return out
+
+
+_SWAP_KEY = bytes(range(1, 21))
+
+
+def _swapped_protocol(dg: Datagram) -> Datagram:
+    """``dg`` protected by the other protocol under the same SPI (HMAC-SHA-1 AH for ESP, NULL+HMAC-SHA-1 ESP for AH)."""
+    auth = AuthenticationSpec(algorithm=AuthenticationAlgorithm.SHA_1, key=_SWAP_KEY)
+    if dg.esp is not None:
+        sa = SecAssoc(operation=Operation.AH, spi=dg.esp.sec_assoc.spi, authentication=auth)
+        return replace(dg, esp=None, ah=AhLayer(sec_assoc=sa, seq=dg.esp.seq & U32))
+    assert dg.ah is not None
+    sa = SecAssoc(operation=Operation.ESP, spi=dg.ah.sec_assoc.spi, authentication=auth,
+                  encryption=EncryptionSpec(algorithm=EncryptionAlgorithm.NONE))
+    return replace(dg, ah=None, esp=EspLayer(sec_assoc=sa, seq=dg.ah.seq & U32))
 
 
 def _trailer_options(
@@ -600,6 +637,34 @@ def _trailer_options(
 # The strategy
 
 
+_DRAW_ORDER = (
+    # Kinds that only some frames offer come first: the first choice is drawn most often (and is where shrinking
+    # goes), so a frame that has IPv4 options, an ESN SA or an AH+ESP bundle gets the corruption made for it.
+    CorruptionKind.IPV4_OPTION_MUTABLE_FLIP,
+    CorruptionKind.IPV4_OPTION_IMMUTABLE_FLIP,
+    CorruptionKind.PROTOCOL_MISMATCH,
+    CorruptionKind.WRONG_ESN_HIGH_BITS,
+    CorruptionKind.CIPHERTEXT_NOT_BLOCK_MULTIPLE,
+    CorruptionKind.PAD_LENGTH_TOO_LARGE,
+    CorruptionKind.AH_SPI_FLIP,
+    CorruptionKind.AH_HEADER_FLIP,
+    CorruptionKind.AH_ICV_FLIP,
+    CorruptionKind.ESP_ICV_FLIP,
+    CorruptionKind.CIPHERTEXT_FLIP,
+    CorruptionKind.IV_FLIP,
+    CorruptionKind.ESP_SEQ_FLIP,
+    CorruptionKind.ESP_SPI_FLIP,
+    CorruptionKind.BAD_PAD_BYTES,
+    CorruptionKind.WRONG_NEXT_HEADER,
+    CorruptionKind.WRONG_KEY,
+    CorruptionKind.TRUNCATION,
+    CorruptionKind.BAD_IPV4_CHECKSUM,
+    CorruptionKind.IP_IMMUTABLE_FLIP,
+    CorruptionKind.IP_MUTABLE_FLIP,
+    CorruptionKind.TRAILING_GARBAGE,
+)
+
+
 def _context(frame: GeneratedFrame, sa_table: SaTable | None, caps: Capabilities | None) -> _Ctx | None:
     view = dissect_frame(frame.data)
     dv = view.datagram
@@ -616,6 +681,7 @@ def _context(frame: GeneratedFrame, sa_table: SaTable | None, caps: Capabilities
         inner_processed=frame.processed and len(frame.sa_ids) >= 2,
         tunnel=isinstance(outer.payload, Datagram),
         spis=frozenset(own) | (frozenset() if sa_table is None else sa_table.spis),
+        caps=caps,
         both_modes=caps is None
         or (caps.transport and caps.tunnel and (not _has_udp(outer) or caps.udp_esp == ALL_UDP_ESP)),
     )
@@ -651,8 +717,7 @@ def _corruptions(
     c = _context(frame, sa_table, caps)
     assert c is not None
     options = _all_options(c)
-    order = list(CorruptionKind)
-    kinds = sorted({k for k, _w, _f in options}, key=order.index)
+    kinds = sorted({k for k, _w, _f in options}, key=_DRAW_ORDER.index)
     kind = pick(draw, kinds)
     _k, _which, build = pick(draw, [o for o in options if o[0] is kind])
     result = build(draw, c)

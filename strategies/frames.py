@@ -242,14 +242,14 @@ def _details(draw: st.DrawFn, *, caps: Capabilities, v4_options: bool, v6_ext: b
         options = tuple(pick(draw, _V4_OPTION_CHOICES) for _ in range(draw(integers(1, 3))))
     before: tuple[Ipv6ExtensionHeader, ...] = ()
     after: tuple[Ipv6ExtensionHeader, ...] = ()
-    if v6_ext and draw(BOOLEANS):
-        hbh = draw(BOOLEANS)
-        dest = pick(draw, (None, _DEST_OPTS, _DEST_OPTS_MUTABLE))
-        before = tuple(h for h in ((_HOP_BY_HOP if hbh else None), dest) if h is not None)
-        if draw(BOOLEANS):
+    if v6_ext:
+        where = pick(draw, ("none", "before", "after", "both"))
+        if where in ("before", "both"):
+            hbh = draw(BOOLEANS)
+            dest = pick(draw, (None, _DEST_OPTS, _DEST_OPTS_MUTABLE))
+            before = tuple(h for h in ((_HOP_BY_HOP if hbh else None), dest) if h is not None) or (_HOP_BY_HOP,)
+        if where in ("after", "both"):
             after = (_DEST_OPTS,)
-        if not before and not after:
-            before = (_HOP_BY_HOP,)
     frag = pick(draw, (None, "mf", "offset")) if fragment and draw(integers(0, 9)) == 0 else None
     vlan_id = draw(integers(1, 4094)) if vlan and draw(BOOLEANS) else None
     inner_v6 = caps.ipv6_supported and draw(BOOLEANS)
@@ -363,6 +363,7 @@ def build_datagram(route: Route, d: _Details, *, spi_override: int | None = None
     inner_dg = Datagram(
         ip=_ip_header(ipv6=inner.ipv6, src=isrc, dst=idst, d=d, outer=False, ident=rng.getrandbits(16)),
         ah=iah, esp=iesp, udp=UdpEncapsulation() if route.udp == "inner" else None,
+        inner_extension_headers=d.v6_after if inner.ipv6 else (),
         payload=_upper_for(d, isrc, idst),
     )
     return Datagram(ip=ip, ah=ah, esp=esp, udp=udp, payload=inner_dg)
@@ -390,6 +391,12 @@ def shape_of(route: Route, d: _Details, datagram: Datagram, frame: Frame, data: 
     tags.add({"transport": Shape.TRANSPORT, "tunnel": Shape.TUNNEL, "nested": Shape.NESTED}[route.mode])
     if route.udp != "none":
         tags.add(Shape.UDP_ESP)
+        if route.udp == "inner":
+            tags.add(Shape.UDP_ESP_UDP_TRANSPORT_OVER_TUNNEL)
+        elif route.mode == "nested":
+            tags.add(Shape.UDP_ESP_TRANSPORT_OVER_UDP_TUNNEL)
+        else:
+            tags.add(Shape.UDP_ESP_TRANSPORT if route.mode == "transport" else Shape.UDP_ESP_TUNNEL)
     ip = datagram.ip
     if isinstance(ip, Ipv4Header):
         types = {o.option_type for o in ip.options}
@@ -397,11 +404,12 @@ def shape_of(route: Route, d: _Details, datagram: Datagram, frame: Frame, data: 
             tags.add(Shape.IPV4_OPTIONS_MUTABLE)
         if types & IMMUTABLE_V4_OPTIONS:
             tags.add(Shape.IPV4_OPTIONS_IMMUTABLE)
-    else:
-        if any(not isinstance(h, Ipv6FragmentHeader) for h in ip.extension_headers):
-            tags.add(Shape.IPV6_EXT_BEFORE)
-        if datagram.inner_extension_headers:
-            tags.add(Shape.IPV6_EXT_AFTER)
+    elif any(not isinstance(h, Ipv6FragmentHeader) for h in ip.extension_headers):
+        tags.add(Shape.IPV6_EXT_BEFORE)
+    if datagram.inner_extension_headers or (
+        isinstance(datagram.payload, Datagram) and datagram.payload.inner_extension_headers
+    ):
+        tags.add(Shape.IPV6_EXT_AFTER)
     tags.add({"tcp": Shape.TCP, "udp": Shape.UDP, "icmp": Shape.ICMP}[d.l4])
     if d.app_length == 0:
         tags.add(Shape.EMPTY_PAYLOAD)
@@ -509,11 +517,20 @@ def _frames(draw: st.DrawFn, table: SaTable, caps: Capabilities, *, unmatched: b
         kind = pick(draw, kinds[1:] if kinds[0] == "matched" and len(kinds) > 1 else kinds)
     event(f"frame kind: {kind}")
     if kind == "matched":
-        return matched_frame(draw, pick(draw, matched_routes(table, caps)), caps, max_payload=max_payload,
+        return matched_frame(draw, pick_route(draw, matched_routes(table, caps)), caps, max_payload=max_payload,
                              steer=steer)
     if kind.startswith("unsupported:"):
         return _unsupported(draw, kind.split(":", 1)[1], table, caps, max_payload=max_payload, steer=steer)
     return _unmatched(draw, kind, table, caps, max_payload=max_payload, steer=steer)
+
+
+def pick_route(draw: st.DrawFn, routes: Sequence[Route]) -> Route:
+    """A route, first choosing its kind (mode and UDP placement) so that rare kinds are drawn as often as common
+    ones: with n bundles there are n*(n-1) nested routes but only a few with UDP-ESP on the outer portion."""
+    kinds: dict[tuple[str, str], list[Route]] = {}
+    for r in routes:
+        kinds.setdefault((r.mode, r.udp), []).append(r)
+    return pick(draw, pick(draw, list(kinds.values())))
 
 
 def matched_frame(draw: st.DrawFn, route: Route, caps: Capabilities, *, max_payload: int = 2000,
@@ -522,7 +539,9 @@ def matched_frame(draw: st.DrawFn, route: Route, caps: Capabilities, *, max_payl
     v6 = route.outer.ipv6
     vlan_ok = bool(caps.encapsulation & Encapsulation.IEEE_802_3_P_AND_Q)
     d = _details(draw, caps=caps, v4_options=caps.ipv4_options and not v6,
-                 v6_ext=caps.ipv6_non_ipsec_extension_headers and v6, fragment=fragment, vlan=vlan_ok,
+                 v6_ext=caps.ipv6_non_ipsec_extension_headers and (v6 or (route.inner is not None
+                                                                           and route.inner.ipv6)),
+                 fragment=fragment, vlan=vlan_ok,
                  max_payload=max_payload)
     if seq_low is not None:
         d = replace(d, seq_low=seq_low, esn_edge=seq_low in SEQ_EDGES)

@@ -365,7 +365,7 @@ def _sa_tables(draw: st.DrawFn, caps: Capabilities, min_groups: int, max_groups:
             group = group[:1]
         entries.extend(group)
     deleted: tuple[AddSaEntry, ...] = ()
-    if with_deleted and draw(BOOLEANS):
+    if with_deleted:
         deleted = (_entry(draw, caps, sa_id=len(entries) + 1, inbound=True, ipv6=None, protection=None,
                           udp_esp=UdpEspEncapsulation.NONE, spi_values=distinct_spis(draw, 2, used), wildcard=None),)
     return SaTable(entries=tuple(entries), deleted=deleted)
@@ -376,7 +376,7 @@ def sa_tables(
 ) -> st.SearchStrategy[SaTable]:
     """A table of bundles within ``SaOffloadCapacity``: single inbound bundles, inbound/outbound pairs
     (RX-SA-INBOUND-ONLY) and tunnel+transport pairs for nested frames; ``sa_id`` = 1, 2, ... in order.
-    ``with_deleted`` sometimes adds one inbound bundle that was added and deleted (SA-AFTER-DELETE-NO-MATCH)."""
+    ``with_deleted`` adds one inbound bundle that was added and deleted since (SA-AFTER-DELETE-NO-MATCH)."""
     caps = check_caps(caps)
     check_size("min_groups", min_groups, lo=1, hi=64)
     check_size("max_groups", max_groups, lo=min_groups, hi=64)

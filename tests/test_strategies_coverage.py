@@ -26,7 +26,7 @@ from strategies import (
 )
 
 COVERAGE = settings(
-    max_examples=700,
+    max_examples=1000,
     derandomize=True,
     database=None,
     deadline=None,

@@ -2,12 +2,12 @@
 
 A deliberately failing property, "no frame is a tunnel-over-transport AH+ESP frame", is falsified with
 ``hypothesis.find`` on the NIC that claims everything. On Hypothesis 6.155 the shrunk example is 146 bytes: an IPv4
-ESP (AES-GCM-128, zero key, SPI 256, seq 1) tunnel around an IPv4 AH (HMAC-MD5) + ESP (NULL + HMAC-MD5) transport
-bundle carrying an 8-byte UDP header and no payload, i.e.
+AH (HMAC-MD5, zero key, SPI 256, seq 1) tunnel around an IPv4 AH (HMAC-MD5) + ESP (AES-GCM-128, 16-byte ICV)
+transport bundle carrying an 8-byte UDP header and no payload, i.e.
 
-    Frame(Datagram(ip=Ipv4Header(198.51.100.1 -> 198.51.100.2), esp=EspLayer(spi=256, AES_GCM_128),
-          payload=Datagram(ip=Ipv4Header(198.51.100.1 -> 198.51.100.2), ah=AhLayer(MD5), esp=EspLayer(NONE+MD5),
-                           payload=Upper(UDP, 8 bytes))))
+    Frame(Datagram(ip=Ipv4Header(198.51.100.1 -> 198.51.100.2), ah=AhLayer(spi=256, MD5),
+          payload=Datagram(ip=Ipv4Header(198.51.100.1 -> 198.51.100.2), ah=AhLayer(spi=259, MD5),
+                           esp=EspLayer(spi=258, AES_GCM_128), payload=Upper(UDP, 8 bytes))))
 
 The test prints the example it found (``pytest -s``) and asserts only on its size and payload, which is what makes a
 counterexample readable.
