@@ -73,6 +73,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--iut-timeout", type=float, default=5.0, help="per-request timeout in seconds for exec adapters")
     group.addoption("--interpretation", default=None, help="interpretation profile TOML (AMB-* readings)")
     group.addoption("--results", default=None, help="stream results records (JSON lines) to this file")
+    group.addoption(
+        "--resume",
+        action="store_true",
+        default=False,
+        help="append to --results (no new run_start) and skip the tests it shows complete (see completed_tests)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -93,6 +99,7 @@ def iut_session(request: pytest.FixtureRequest) -> Iterator[IutSession]:
     """The IUT for the whole run: loaded once, asked hello once, closed at the end; results streamed as we go."""
     from conformance.adapters.errors import AdapterError, AdapterLoadError
     from conformance.adapters.exec_adapter import TIMEOUT_ENV
+    from conformance.adapters.guard import guard_adapter
     from conformance.adapters.loading import installed_adapters, load_adapter
     from reference_model.profile import ProfileError, load_profile
     from reports.records import ResultsWriter
@@ -109,7 +116,9 @@ def iut_session(request: pytest.FixtureRequest) -> Iterator[IutSession]:
         pytest.exit(f"interpretation profile {interpretation}: {exc}", returncode=2)
     os.environ[TIMEOUT_ENV] = str(config.getoption("--iut-timeout"))  # exec adapters read it (xdist workers too)
     try:
-        adapter = load_adapter(spec)
+        adapter = guard_adapter(
+            load_adapter(spec), factory=lambda: load_adapter(spec), timeout=config.getoption("--iut-timeout"), name=spec
+        )
         hello = adapter.hello()
     except (AdapterLoadError, AdapterError) as exc:
         pytest.exit(f"--iut {spec}: {exc}", returncode=2)
@@ -117,7 +126,7 @@ def iut_session(request: pytest.FixtureRequest) -> Iterator[IutSession]:
     stream: IO[str] | None = None
     if results:
         path = Path(results + _worker_suffix(config)) if _worker_suffix(config) else Path(results)
-        stream = path.open("w", encoding="utf-8")
+        stream = path.open("a" if config.getoption("--resume") else "w", encoding="utf-8")
     seed = config.getoption("hypothesis_seed", default=None)
     session = IutSession(
         SessionConfig(
@@ -133,7 +142,8 @@ def iut_session(request: pytest.FixtureRequest) -> Iterator[IutSession]:
         profile,
         ResultsWriter(stream) if stream is not None else None,
     )
-    session.start()
+    if not config.getoption("--resume"):  # a resumed run continues the file, under its first run_start
+        session.start()
     config.stash[SESSION_KEY] = session
     try:
         yield session
@@ -163,5 +173,49 @@ _RUN_STATE = {"interrupted": False}
 
 
 def pytest_keyboard_interrupt(excinfo: object) -> None:
-    """Mark the run interrupted, so the ``run_end`` record (written by the session fixture's teardown) says so."""
+    """Mark the run interrupted, so the ``run_end`` record (written by the session fixture's teardown) says so.
+
+    ``conformance.commands.run`` turns SIGTERM into the same ``KeyboardInterrupt`` as Ctrl-C, so both end here: the
+    fixture's teardown still flushes the counts, writes ``run_end`` (status ``interrupted``), closes the IUT (``bye``,
+    then a kill of its process group) and closes the results file. Records are whole lines, flushed one by one, so an
+    interrupted file never holds half a record.
+    """
     _RUN_STATE["interrupted"] = True
+
+
+def completed_tests(results: Path) -> set[str]:
+    """Test ids a resumed run may skip: those with ``check`` records, except the one that may have been cut short.
+
+    The session writes a test's counts when the test ends, and once more when the run stops. So when the file does
+    not end with a ``complete`` run, the test of its last check/finding/error record may have been interrupted and is
+    run again (its partial counts stay in the file: they were real judgements). After a ``-j N`` run up to N tests were
+    in progress and only the last one recorded can be told apart; the others keep the examples they had run.
+    """
+    from reports.records import Check, ErrorRecord, Finding, RunEnd, read_results
+
+    done: set[str] = set()
+    last: str | None = None
+    complete = False
+    for record in read_results(results).records:
+        if isinstance(record, Check | Finding | ErrorRecord) and record.test_id:
+            last = record.test_id
+            complete = False
+            if isinstance(record, Check):
+                done.add(record.test_id)
+        elif isinstance(record, RunEnd):
+            complete = record.status == "complete"
+    if not complete and last is not None:
+        done.discard(last)
+    return done
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--resume``: deselect the tests the results file already shows complete (each xdist worker does this too)."""
+    results = config.getoption("--results", default=None)
+    if not config.getoption("--resume", default=False) or not results or not Path(results).is_file():
+        return
+    done = completed_tests(Path(results))
+    keep = [item for item in items if item.nodeid not in done]
+    if len(keep) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item.nodeid in done])
+        items[:] = keep

@@ -11,28 +11,42 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 from conformance.commands import UserError
 from conformance.pytest_plugin import PROFILES
 
 NAME = "run"
+EXIT_INTERRUPTED = 130
+"""Exit status of a run stopped by SIGINT or SIGTERM (128 + SIGINT, as shells report Ctrl-C), whatever was found."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(NAME, help="run the suite against one IUT and write its reports")
     parser.add_argument("--iut", default=None, metavar="NAME[:ARGUMENT]", help="adapter to test, e.g. scapy")
     parser.add_argument("--out", default="conformance-report", metavar="DIR", help="report directory")
-    parser.add_argument("--profile", default="default", choices=sorted(PROFILES), help="Hypothesis profile")
+    parser.add_argument(
+        "--profile", default=None, choices=sorted(PROFILES), help="Hypothesis profile (default: default)"
+    )
     parser.add_argument("--seed", type=int, default=None, help="Hypothesis seed (a run with the same seed repeats)")
     parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="run on N cores (pytest-xdist)")
     parser.add_argument("--timeout", type=float, default=5.0, help="per-request timeout of exec adapters (s)")
     parser.add_argument("--interpretation", default=None, metavar="TOML", help="interpretation profile (AMB-*)")
     parser.add_argument("-k", dest="keyword", default=None, metavar="EXPR", help="only tests matching EXPR")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--resume",
+        default=None,
+        metavar="RESULTS.jsonl",
+        help="continue an interrupted run: append to this results file, skipping the tests it shows complete "
+        "(--iut defaults to the one it was recorded with)",
+    )
     return parser
 
 
@@ -79,17 +93,18 @@ def _check_iut(spec: str, timeout: float) -> str:
     """Load the adapter and ask hello before starting pytest, so a bad --iut is one clear line, not a traceback."""
     from conformance.adapters.errors import AdapterError, AdapterLoadError
     from conformance.adapters.exec_adapter import TIMEOUT_ENV
+    from conformance.adapters.guard import guard_adapter
     from conformance.adapters.loading import load_adapter
 
     os.environ[TIMEOUT_ENV] = str(timeout)
     try:
-        adapter = load_adapter(spec)
+        adapter = guard_adapter(load_adapter(spec), factory=None, timeout=timeout, name=spec)
     except AdapterLoadError as exc:
         raise UserError(str(exc)) from None
     try:
         hello = adapter.hello()
     except AdapterError as exc:
-        raise UserError(f"--iut {spec}: hello failed: {exc}") from None
+        raise UserError(f"--iut {spec}: hello failed: {' | '.join(str(exc).splitlines())}") from None
     finally:
         with contextlib.suppress(Exception):
             adapter.close()
@@ -97,10 +112,19 @@ def _check_iut(spec: str, timeout: float) -> str:
 
 
 def _merge(out: Path) -> Path:
-    """Join per-worker results files (xdist) into results.jsonl: one run_start/catalogue/run_end, all else kept."""
+    """Join per-worker results files (xdist) into results.jsonl: one run_start/catalogue/run_end, all else kept.
+
+    A resumed run's workers write no run_start: their records are appended after what results.jsonl already holds.
+    """
     target = out / "results.jsonl"
     parts = sorted(out.glob("results.jsonl.gw*"))
     if not parts:
+        return target
+    if target.exists():
+        with target.open("a", encoding="utf-8") as existing:
+            for part in parts:
+                existing.write(_whole_lines(part.read_text(encoding="utf-8")))
+                part.unlink()
         return target
     head: list[str] = []
     body: list[str] = []
@@ -118,6 +142,72 @@ def _merge(out: Path) -> Path:
     tail = [max(ends, key=lambda e: ('"status":"interrupted"' in e, '"exit_code":2' in e, '"exit_code":1' in e))]
     target.write_text("\n".join(head + body + (tail if ends else [])) + "\n", encoding="utf-8")
     return target
+
+
+def _whole_lines(text: str) -> str:
+    """``text`` without a last line cut off mid-record (a worker killed while writing): every line stays JSON."""
+    return text if not text or text.endswith("\n") else text[: text.rfind("\n") + 1]
+
+
+@contextlib.contextmanager
+def _signals_interrupt() -> Iterator[list[int]]:
+    """SIGINT and SIGTERM both become one ``KeyboardInterrupt``; later ones are noted and ignored until cleanup ends.
+
+    Why: SIGTERM's default action kills the process at once, losing the ``run_end`` record and leaving the IUT
+    program running in its own session. As a ``KeyboardInterrupt``, pytest stops the suite and tears down the session
+    fixture, which writes ``run_end`` (status ``interrupted``), closes the IUT and the results file; the cleanup is
+    bounded (a ``bye``, at most one second, then a kill). A second signal must not cut that short, so it is ignored
+    while the suite winds down (SIGKILL still works). The yielded list receives the signal numbers.
+    """
+    received: list[int] = []
+    watched = (signal.SIGINT, signal.SIGTERM)
+
+    def later(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+        print("\nipsecov2-conformance: already stopping; finishing the results file", file=sys.stderr, flush=True)
+
+    def first(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+        for watched_signal in watched:
+            signal.signal(watched_signal, later)
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous: dict[int, object] = {}
+    try:
+        for watched_signal in watched:
+            previous[watched_signal] = signal.signal(watched_signal, first)
+    except ValueError:  # not the main thread: leave signals alone (Ctrl-C still reaches the main thread)
+        pass
+    try:
+        yield received
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]
+
+
+def _prepare_resume(args: argparse.Namespace) -> bytes:
+    """Read ``--resume FILE``, take the recorded --iut/profile/seed where none were given; the bytes to continue."""
+    from reports.records import RunStart, read_results
+
+    source = Path(args.resume)
+    if not source.is_file():
+        raise UserError(f"--resume {source}: no such file")
+    data = source.read_bytes()
+    starts = [r for r in read_results(source).records if isinstance(r, RunStart)]
+    if not starts:
+        raise UserError(f"--resume {source}: no run_start record; not the results file of a run")
+    recorded = starts[0]
+    if args.iut is None:
+        args.iut = recorded.iut_spec
+    elif args.iut != recorded.iut_spec:
+        raise UserError(f"--resume {source}: it was recorded with --iut {recorded.iut_spec}, not {args.iut}")
+    args.profile = args.profile or recorded.hypothesis_profile
+    if args.seed is None:
+        args.seed = recorded.seed
+    if data and not data.endswith(b"\n"):
+        print(f"ipsecov2-conformance: --resume {source}: dropping its cut-off last line", file=sys.stderr)
+        data = data[: data.rfind(b"\n") + 1]
+    return data
 
 
 def clause_table(results: Path) -> tuple[list[tuple[str, str, int]], int]:
@@ -154,8 +244,11 @@ def print_table(rows: list[tuple[str, str, int]]) -> None:
 def run(args: argparse.Namespace) -> int:
     import pytest
 
+    from conformance import pytest_plugin
     from conformance.adapters.loading import installed_adapters
 
+    resumed = _prepare_resume(args) if args.resume else None
+    args.profile = args.profile or "default"
     if args.iut is None:
         names = ", ".join(f"{n} ({v})" for n, v in installed_adapters())
         raise UserError(f"--iut is required; installed adapters: {names} (e.g. --iut scapy)")
@@ -169,6 +262,8 @@ def run(args: argparse.Namespace) -> int:
     for stale in out.glob("results.jsonl*"):
         stale.unlink()
     results = out / "results.jsonl"
+    if resumed is not None:
+        results.write_bytes(resumed)
     pytest_args = [
         "--pyargs",
         "conformance.suite",
@@ -197,11 +292,20 @@ def run(args: argparse.Namespace) -> int:
         pytest_args += ["-k", args.keyword]
     if args.jobs > 1:
         pytest_args += ["-n", str(args.jobs)]
+    if resumed is not None:
+        pytest_args.append("--resume")
     print(f"ipsecov2-conformance: testing {who} (--iut {args.iut}, profile {args.profile})", file=sys.stderr)
     progress = _Progress(not args.no_progress)
-    with (out / "pytest.log").open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+    pytest_plugin._RUN_STATE["interrupted"] = False
+    with (
+        _signals_interrupt() as received,
+        (out / "pytest.log").open("a" if resumed is not None else "w", encoding="utf-8") as log,
+        contextlib.redirect_stdout(log),
+    ):
         pytest_status = pytest.main(pytest_args, plugins=[progress])
     progress.close()
+    interrupted = bool(received) or pytest_plugin._RUN_STATE["interrupted"]
+    interrupted = interrupted or int(pytest_status) == int(pytest.ExitCode.INTERRUPTED)
     results = _merge(out)
     if not results.exists():
         raise UserError(f"the suite wrote no results (pytest exit {int(pytest_status)}; see {out / 'pytest.log'})")
@@ -214,6 +318,13 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:  # the results file is the record; a report bug must not hide the verdict
         print(f"ipsecov2-conformance: building reports failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         code = max(code, 2)
+    if interrupted:
+        how = ", ".join(dict.fromkeys(signal.Signals(s).name for s in received)) or "KeyboardInterrupt"
+        print(
+            f"\nINTERRUPTED ({how}): partial reports in {out}/; continue with: "
+            f"ipsecov2-conformance run --resume {results} --out {out} (and the same -k/--interpretation)"
+        )
+        return EXIT_INTERRUPTED
     if int(pytest_status) not in (0, 1):
         print(f"ipsecov2-conformance: pytest exited {int(pytest_status)}; see {out / 'pytest.log'}", file=sys.stderr)
         code = 2
