@@ -117,7 +117,10 @@ def iut_session(request: pytest.FixtureRequest) -> Iterator[IutSession]:
     os.environ[TIMEOUT_ENV] = str(config.getoption("--iut-timeout"))  # exec adapters read it (xdist workers too)
     try:
         adapter = guard_adapter(
-            load_adapter(spec), factory=lambda: load_adapter(spec), timeout=config.getoption("--iut-timeout"), name=spec
+            load_adapter(spec),
+            factory=lambda: load_adapter(spec),
+            timeout=config.getoption("--iut-timeout"),
+            name=spec.partition(":")[0],
         )
         hello = adapter.hello()
     except (AdapterLoadError, AdapterError) as exc:

@@ -98,7 +98,7 @@ def _check_iut(spec: str, timeout: float) -> str:
 
     os.environ[TIMEOUT_ENV] = str(timeout)
     try:
-        adapter = guard_adapter(load_adapter(spec), factory=None, timeout=timeout, name=spec)
+        adapter = guard_adapter(load_adapter(spec), factory=None, timeout=timeout, name=spec.partition(":")[0])
     except AdapterLoadError as exc:
         raise UserError(str(exc)) from None
     try:
