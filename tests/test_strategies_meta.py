@@ -14,9 +14,11 @@ from reference_model.ndis import Capabilities
 from reference_model.packets import Datagram, Frame
 from reference_model.wire.frame import decode_frame
 from strategies import (
+    EVERYTHING,
     CorruptedFrame,
     GeneratedFrame,
     SaTable,
+    bursts,
     capabilities,
     corruptions,
     frames,
@@ -134,3 +136,50 @@ def _describe(frame: GeneratedFrame | CorruptedFrame) -> str:
     if isinstance(frame, CorruptedFrame):
         return f"{frame.label} of {frame.original.describe()}"
     return frame.describe()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    capabilities().flatmap(
+        lambda caps: sa_tables(caps=caps).flatmap(
+            lambda table: bursts(sa_table=table, caps=caps, min_size=2, max_size=12).map(
+                lambda burst: (caps, table, burst)
+            )
+        )
+    )
+)
+def test_burst_frames_are_consecutive_and_processed_like_template(case) -> None:  # type: ignore[no-untyped-def]
+    """A burst's frames differ from the template only in sequence number (consecutive), IVs and payload bytes; the
+    model processes each exactly as the template says, on the same bundles, and decodes the same shape."""
+    caps, table, burst = case
+    model = loaded_model(caps, table)
+    expanded = list(burst.frames())
+    assert len(expanded) == burst.count
+    first_seq = _outer_seq(expanded[0])
+    for index, frame in enumerate(expanded):
+        assert len(frame.data) == len(burst.template.data)
+        assert _outer_seq(frame) == (first_seq + index) & 0xFFFFFFFF
+        expectation = model.receive(frame.data)
+        assert expectation.processed == burst.template.processed, f"burst #{index}: {frame.describe()}"
+        if frame.processed:
+            assert tuple(expectation.matched_sa_ids) == frame.sa_ids
+        decoded = decode_frame(frame.data, lookup=lookup_for(table, frame))
+        assert decoded.frame == frame.frame, f"burst #{index}: {decoded.error}"
+    assert len({f.data for f in expanded}) == len(expanded), "burst frames must differ (fresh IVs and payloads)"
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.data())
+def test_steered_frames_can_be_drawn_twice_in_one_example(data: st.DataObject) -> None:
+    """``target()`` accepts a label once per example; ``frames(steer=True)`` drawn twice must not trip over it."""
+    table = data.draw(sa_tables(caps=EVERYTHING))
+    for _ in range(2):
+        frame = data.draw(frames(sa_table=table, caps=EVERYTHING, steer=True))
+        assert frame.data
+
+
+def _outer_seq(frame: GeneratedFrame) -> int:
+    d = frame.frame.datagram
+    layer = d.ah if d.ah is not None else d.esp
+    assert layer is not None
+    return layer.seq & 0xFFFFFFFF
