@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
 from strategies import (
@@ -71,7 +71,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     n = args.examples
 
+    fixed = find(
+        sa_tables(caps=EVERYTHING, min_groups=3, max_groups=3),
+        lambda table: len(table.inbound) >= 4,
+        settings=settings(database=None, derandomize=True, phases=[Phase.generate]),
+    )
     cases: list[tuple[str, st.SearchStrategy[Any], Callable[[Any], int]]] = [
+        ("frames(one fixed table of 3 groups)", frames(sa_table=fixed, caps=EVERYTHING), lambda _v: 1),
         ("capabilities()", capabilities(), lambda _v: 0),
         ("security_associations(caps=EVERYTHING)", security_associations(caps=EVERYTHING), lambda _v: 0),
         ("sa_tables(caps=EVERYTHING)", sa_tables(caps=EVERYTHING), lambda _v: 0),
