@@ -133,7 +133,9 @@ def _unprocessed_core(deciding: str, why: str, sa_matched: bool, no_sa: bool) ->
         ),
         status,
         _sa_delete_req(sa_matched, processed=False),
-        _c(ObservedField.HEADER_INFO, NO_HEADER_INFO, "RX-HDRINFO-VALID-FLAG", "nothing was decrypted to report"),
+        # The header info of a frame that must not be processed is absent *because* of the deciding clause: a NIC that
+        # wrongly decrypts and fills it in breaks that clause, not RX-HDRINFO-VALID-FLAG.
+        _c(ObservedField.HEADER_INFO, NO_HEADER_INFO, deciding, "nothing was decrypted: no header info", level=level),
     )
 
 

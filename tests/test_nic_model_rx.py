@@ -389,7 +389,7 @@ def test_ipv4_options_without_capability_not_processed() -> None:
     model, _ = esp_model(ipv4_options=False)
     exp = model.receive(data)
     assert_unprocessed(exp, data, "RX-CAPS-IPV4-OPTIONS")
-    assert the(exp.primary, F.CRYPTO_DONE).level is Level.MUST
+    assert the(exp.primary, F.CRYPTO_DONE, "RX-CAPS-IPV4-OPTIONS").level is Level.MUST
     assert "ipv4-options" in exp.shape
     assert esp_model()[0].receive(data).processed
 
@@ -400,7 +400,7 @@ def test_ipv6_without_capability_not_processed() -> None:
     data = frame(datagram(esp=ESP, src=SRC6, dst=DST6))
     exp = model.receive(data)
     assert_unprocessed(exp, data, "RX-CAPS-IPV6")
-    assert the(exp.primary, F.CRYPTO_DONE).level is Level.DERIVED
+    assert the(exp.primary, F.CRYPTO_DONE, "RX-CAPS-IPV6").level is Level.DERIVED
 
 
 @pytest.mark.clause("RX-CAPS-IPV6-EXTHDR")

@@ -256,6 +256,13 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("-j must be at least 1")
     if args.interpretation and not Path(args.interpretation).is_file():
         raise UserError(f"--interpretation {args.interpretation}: no such file")
+    if args.interpretation:  # checked here, so a bad key is one line naming it, not a pytest exit inside the log
+        from reference_model.profile import ProfileError, load_profile
+
+        try:
+            load_profile(Path(args.interpretation).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ProfileError) as exc:
+            raise UserError(f"--interpretation {args.interpretation}: {exc}") from None
     who = _check_iut(args.iut, args.timeout)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -329,5 +336,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"ipsecov2-conformance: pytest exited {int(pytest_status)}; see {out / 'pytest.log'}", file=sys.stderr)
         code = 2
     verdict = {0: "CONFORMANT", 1: "NOT CONFORMANT (FAIL)", 2: "INCOMPLETE (ERROR)"}[code]
+    non_strict = sum(1 for _, v, _ in rows if v == "NON-STRICT")
+    if code == 0 and non_strict:
+        verdict += f" with {non_strict} NON-STRICT clause(s): SHOULD/derived rules or readings of ambiguities"
     print(f"\n{verdict}: reports in {out}/ (index.html, report.json, junit.xml, summary.md, failures.pcapng)")
     return code

@@ -8,11 +8,14 @@ clause to its own minimal counterexample.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.session import IutSession
+from conformance.steps import AddSaStep, DeleteSaStep, Step
 from conformance.suite._build import receive, receive_all, require_sa_support, setup_steps
 from strategies.frames import bursts, frames
 from strategies.security_associations import sa_tables
@@ -76,4 +79,21 @@ def test_replayed_frames_are_indicated_and_processed(
     steps = setup_steps(table)
     for frame in burst.frames():
         steps += [receive(frame), receive(frame)]
+    iut_session.check(steps, test_id=test_id)
+
+
+@pytest.mark.clause("RX-SA-INBOUND-ONLY")
+@given(data=st.data())
+def test_frames_matching_only_outbound_sas_are_not_processed(
+    iut_session: IutSession, test_id: str, data: st.DataObject
+) -> None:
+    """The same bundles offloaded as outbound, then as inbound: their frames are processed only the second time."""
+    caps = require_sa_support(iut_session, test_id, ["RX-SA-INBOUND-ONLY"])
+    table = data.draw(sa_tables(caps=caps, max_groups=2), label="sa_table")
+    sent = data.draw(st.lists(frames(sa_table=table, caps=caps, unmatched=False), min_size=1, max_size=4))
+    outbound = tuple(replace(e, inbound=False) for e in table.entries)
+    inbound_again = tuple(replace(e, sa_id=e.sa_id + 100) for e in table.entries)
+    steps: list[Step] = [AddSaStep(entries=outbound), *receive_all(sent)]
+    steps += [DeleteSaStep(sa_id=e.sa_id) for e in outbound]
+    steps += [AddSaStep(entries=inbound_again), *receive_all(sent)]
     iut_session.check(steps, test_id=test_id)
