@@ -9,7 +9,6 @@ Nth receive). The last test runs the real CLI with them registered as an entry p
 from __future__ import annotations
 
 import ipaddress
-import os
 import subprocess
 import sys
 import threading
@@ -18,7 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from iut_programs.misbehaving.harness import IN_PROCESS
+from iut_programs.misbehaving.harness import IN_PROCESS, write_dist_info
 
 from conformance.adapters.base import Adapter, Restartable
 from conformance.adapters.errors import AdapterCrashed, AdapterError, AdapterProtocolError, AdapterTimeout
@@ -152,22 +151,8 @@ def test_guard_leaves_exec_adapters_alone_and_is_restartable() -> None:
     assert guard_adapter(wrapped, factory=None, timeout=1, name="again") is wrapped
 
 
-def write_dist_info(site: Path) -> None:
-    """Register ``hostile`` (and a ``broken`` one that cannot be imported) as adapters, as a third party would."""
-    info = site / "hostile_adapters-0.0.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: hostile-adapters\nVersion: 0.0\n")
-    (info / "entry_points.txt").write_text(
-        "[ipsecov2_conformance.adapters]\n"
-        "hostile = hostile_adapters:create\n"
-        "broken = hostile_adapters_that_do_not_exist:create\n"
-    )
-
-
 def run_with_hostile_adapters(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    site = tmp / "site"
-    write_dist_info(site)
-    path = os.pathsep.join([str(site), str(IN_PROCESS), os.environ.get("PYTHONPATH", "")])
+    env = write_dist_info(tmp / "site")
     return subprocess.run(
         [sys.executable, "-m", "conformance.cli", *args, "--out", str(tmp / "out"), "--no-progress"],
         capture_output=True,
@@ -175,7 +160,7 @@ def run_with_hostile_adapters(tmp: Path, *args: str) -> subprocess.CompletedProc
         text=True,
         timeout=300,
         cwd=tmp,
-        env={**os.environ, "PYTHONPATH": path},
+        env=env,
     )
 
 

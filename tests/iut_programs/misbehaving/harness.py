@@ -90,3 +90,18 @@ def all_lines_json(results: Path) -> bool:
         except ValueError:
             return False
     return results.read_bytes().endswith(b"\n")
+
+
+def write_dist_info(site: Path) -> dict[str, str]:
+    """Register ``hostile`` (and a ``broken`` one that cannot be imported) as adapters, as a third party would: a
+    ``.dist-info`` in ``site``. Returns the environment a subprocess needs to see them (``PYTHONPATH``)."""
+    info = site / "hostile_adapters-0.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: hostile-adapters\nVersion: 0.0\n")
+    (info / "entry_points.txt").write_text(
+        "[ipsecov2_conformance.adapters]\n"
+        "hostile = hostile_adapters:create\n"
+        "broken = hostile_adapters_that_do_not_exist:create\n"
+    )
+    path = os.pathsep.join([str(site), str(IN_PROCESS), os.environ.get("PYTHONPATH", "")])
+    return {**os.environ, "PYTHONPATH": path}
