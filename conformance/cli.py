@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn, Protocol, cast
 
-from conformance.commands import EXIT_USAGE, UserError, adapters, clauses, export, judge, matrix, report, run
+from conformance.commands import EXIT_USAGE, UserError, adapters, clauses, export, judge, matrix, mutants, report, run
 
 PROG = "ipsecov2-conformance"
 
@@ -30,7 +30,7 @@ class CommandModule(Protocol):
         ...
 
 
-COMMANDS: tuple[CommandModule, ...] = (run, adapters, export, judge, report, matrix, clauses)
+COMMANDS: tuple[CommandModule, ...] = (run, adapters, export, judge, report, matrix, mutants, clauses)
 
 
 class _Parser(argparse.ArgumentParser):
