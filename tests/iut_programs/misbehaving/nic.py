@@ -31,6 +31,9 @@ Modes (what a broken IUT does; the suite must answer each with one ERROR and go 
   flood           16 MB on stderr, then the right answer (not a fault: the suite must not choke or deadlock)
   flood-exit      16 MB on stderr, then exit(5)
   behave          answer correctly (a placeholder, e.g. with --ignore-bye alone)
+  huge-frame      a well-formed answer indicating a 1 MiB frame (not a protocol fault: a FAIL for the judge)
+
+``--name TEXT`` / ``--version TEXT`` replace what ``hello`` says (hostile strings for the report tests).
   dead-after      like ``exit``, and every later start of this log's run exits at once (a broken restart)
 """
 
@@ -70,6 +73,7 @@ RANDOM_MODES = (
 )
 FLOOD = 16 * 1024 * 1024
 HUGE_LINE = 50 * 1024 * 1024
+HUGE_FRAME = 1024 * 1024
 
 
 def log(path: str | None, text: str) -> None:
@@ -128,6 +132,8 @@ def misbehave(mode: str, reply: dict[str, object], delay: float) -> int | None:
         out(line + line)
     elif mode == "huge-line":
         out(b'{"ok": true, "indications": [{"info": 0, "frame": "' + b"00" * (HUGE_LINE // 2) + b'"}]}\n')
+    elif mode == "huge-frame":
+        out(json.dumps({"ok": True, "indications": [{"frame": "ab" * HUGE_FRAME, "info": 0}]}).encode() + b"\n")
     elif mode == "flood":
         flood()
         out(line)
@@ -147,6 +153,8 @@ def main() -> int:
     parser.add_argument("--log", default=None)
     parser.add_argument("--delay", type=float, default=2.0)
     parser.add_argument("--ignore-bye", action="store_true")
+    parser.add_argument("--name", default=None)
+    parser.add_argument("--version", default=None)
     args = parser.parse_args()
     modes: list[str] = args.mode.split(",")
     mode = modes[0]
@@ -169,6 +177,8 @@ def main() -> int:
             request = wire.decode_request(raw)
             op = request["op"]
             reply = answer(adapter, request)
+            if op == "hello":
+                reply.update({k: v for k, v in (("name", args.name), ("version", args.version)) if v is not None})
         except WireFormatError as exc:
             reply = wire.error_response(str(exc))
         except AdapterError as exc:
