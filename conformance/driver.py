@@ -124,7 +124,10 @@ class LiveScenario:
         self.outcome = ScenarioOutcome()
         self.delete_requests: list[int] = []
         self.updated: set[int] = set()
-        self.first_judged_ok: dict[bytes, bool] = {}
+        self.verified: set[int] = set()
+        """Bundles on which the IUT verified a frame correctly: an update can only be blamed if it worked before."""
+        self.first_seen: dict[bytes, tuple[bool, int | None]] = {}
+        """Per frame: was it judged correct the first time, and what did the model expect then."""
         self.closed = False
         self._guard("reset", self.adapter.reset)
 
@@ -171,9 +174,12 @@ class LiveScenario:
                 auth_failed = observed.crypto_status in _AUTH_FAILED
                 if updated and expected.crypto_done and expected.crypto_status == 0 and auth_failed:
                     judgement = _after_update(judgement, updated[0])
-            first_ok = self.first_judged_ok.setdefault(step.frame, not judgement.findings)
-            if first_ok and judgement.findings and expectation.matched_sa_ids:
+            expected_info = expectation.reference.info if expectation.reference is not None else None
+            first_ok, first_expected = self.first_seen.setdefault(step.frame, (not judgement.findings, expected_info))
+            if first_ok and first_expected == expected_info and judgement.findings and expectation.matched_sa_ids:
                 judgement = _replayed(judgement)
+            if not judgement.findings and expectation.processed:
+                self.verified.update(expectation.matched_sa_ids)
             outcome.add(judgement, expectation.shape, model)
             outcome.frames_judged += 1
             if indications and indications[0].receive_info.sa_delete_req and expectation.matched_sa_ids:
@@ -197,7 +203,7 @@ class LiveScenario:
             status = _check_status(self.adapter.update_sa(step.update), "update_sa")
             outcome.add(judge_status(exp, status, request=f"update_sa sa_id={step.update.sa_id}"), (), model)
             model.apply_update_sa(step.update, status)
-            if status is NdisStatus.SUCCESS:
+            if status is NdisStatus.SUCCESS and step.update.sa_id in self.verified:
                 self.updated.add(step.update.sa_id)
         elif isinstance(step, SetOffloadStep):
             exp = model.expect_set_offload(step.setting)
@@ -275,7 +281,7 @@ def _self_delete(judgement: Judgement, sa_id: int) -> Judgement:
 
 
 def _after_update(judgement: Judgement, sa_id: int) -> Judgement:
-    """SA-UPDATE-ESN: a frame on an SA whose ESN high bits were updated was not verified under the new value."""
+    """SA-UPDATE-ESN: an SA the IUT verified correctly before UPDATE_SA fails frames made under the new high bits."""
     first = judgement.findings[0]
     finding = replace(
         first,
@@ -291,7 +297,7 @@ def _after_update(judgement: Judgement, sa_id: int) -> Judgement:
 
 
 def _replayed(judgement: Judgement) -> Judgement:
-    """RX-TRANSPORT-DOES-REPLAY: the same frame was handled correctly once and not when it came again."""
+    """RX-TRANSPORT-DOES-REPLAY: the same frame, expected to be handled the same way, was right once and then not."""
     first = judgement.findings[0]
     finding = replace(
         first,
