@@ -24,7 +24,7 @@ from conformance.judge import Judgement, error_finding, judge_receive, judge_sta
 from conformance.steps import AddSaStep, DeleteSaStep, ReceiveStep, SetOffloadStep, Step, UpdateSaStep
 from conformance.verdicts import Finding, Verdict
 from reference_model.constants import CryptoStatus, NdisStatus
-from reference_model.expectation import Level
+from reference_model.expectation import Expectation, Level
 from reference_model.ndis import AddSaEntry, AddSaResult, Capabilities, Indication
 from reference_model.nic import NicModel
 from reference_model.profile import InterpretationProfile
@@ -114,7 +114,6 @@ class ScenarioDriver:
         return LiveScenario(self)
 
 
-
 class LiveScenario:
     """One scenario in progress: the model's state, the outcome so far, and the pending SaDeleteReq answers."""
 
@@ -164,20 +163,7 @@ class LiveScenario:
             indications = _check_indications(self.adapter.receive(step.frame))
             expectation = model.receive(step.frame)
             judgement = judge_receive(expectation, step.frame, indications)
-            if judgement.findings and expectation.reference is not None and indications:
-                expected = expectation.reference.receive_info
-                observed = indications[0].receive_info
-                pending = [i for i in expectation.matched_sa_ids if i in delete_requests]
-                if pending and expected.crypto_done and not observed.crypto_done:
-                    judgement = _self_delete(judgement, pending[0])
-                updated = [i for i in expectation.matched_sa_ids if i in self.updated]
-                auth_failed = observed.crypto_status in _AUTH_FAILED
-                if updated and expected.crypto_done and expected.crypto_status == 0 and auth_failed:
-                    judgement = _after_update(judgement, updated[0])
-            expected_info = expectation.reference.info if expectation.reference is not None else None
-            first_ok, first_expected = self.first_seen.setdefault(step.frame, (not judgement.findings, expected_info))
-            if first_ok and first_expected == expected_info and judgement.findings and expectation.matched_sa_ids:
-                judgement = _replayed(judgement)
+            judgement = self._across_frames(step.frame, expectation, indications, judgement)
             if not judgement.findings and expectation.processed:
                 self.verified.update(expectation.matched_sa_ids)
             outcome.add(judgement, expectation.shape, model)
@@ -210,6 +196,30 @@ class LiveScenario:
             status = _check_status(self.adapter.set_offload(step.setting), "set_offload")
             outcome.add(judge_status(exp, status, request=f"set_offload {step.setting.wire_name}"), (), model)
             model.apply_set_offload(step.setting, status)
+
+    def _across_frames(
+        self, frame: bytes, expectation: Expectation, indications: Sequence[Indication], judgement: Judgement
+    ) -> Judgement:
+        """Name, at most once, the clause a frame's findings show that only the scenario can see (most specific first:
+        an SA the NIC dropped after SaDeleteReq explains every later symptom on it, so nothing else is blamed then)."""
+        expected_info = expectation.reference.info if expectation.reference is not None else None
+        first_ok, first_expected = self.first_seen.setdefault(frame, (not judgement.findings, expected_info))
+        if not judgement.findings or expectation.reference is None:
+            return judgement
+        expected = expectation.reference.receive_info
+        observed = indications[0].receive_info if indications else None
+        pending = [i for i in expectation.matched_sa_ids if i in self.delete_requests]
+        if pending:
+            if observed is not None and expected.crypto_done and not observed.crypto_done:
+                return _self_delete(judgement, pending[0])
+            return judgement
+        updated = [i for i in expectation.matched_sa_ids if i in self.updated]
+        auth_failed = observed is not None and observed.crypto_status in _AUTH_FAILED
+        if updated and expected.crypto_done and expected.crypto_status == 0 and auth_failed:
+            return _after_update(judgement, updated[0])
+        if first_ok and first_expected == expected_info and expectation.matched_sa_ids:
+            return _replayed(judgement)
+        return judgement
 
     def _judge_handles(self, model: NicModel, results: Sequence[AddSaResult]) -> Judgement:
         """SA-ADD-HANDLE: every successful entry gets a non-NULL handle, unique among live bundles."""
@@ -264,49 +274,38 @@ def _outbound_twin(inbound: AddSaEntry, entries: Sequence[AddSaEntry]) -> int | 
     return None
 
 
-def _self_delete(judgement: Judgement, sa_id: int) -> Judgement:
-    """SA-NO-SELF-DELETE: a frame on an SA whose SaDeleteReq is still unanswered was not handled as the SA requires."""
+def _attribute(judgement: Judgement, clause: str, why: str) -> Judgement:
+    """Add a finding under ``clause`` (MUST) to a judgement whose findings are this clause's symptom.
+
+    The judge sees one frame; some clauses only show across frames (a replay, an SA kept after SaDeleteReq, an ESN
+    update). The driver, which sees the scenario, names them on top of the per-frame findings (kept as evidence).
+    """
     first = judgement.findings[0]
     finding = replace(
-        first,
-        clause="SA-NO-SELF-DELETE",
-        level=Level.MUST.value,
-        verdict=Verdict.FAIL,
-        message=(
-            f"SA-NO-SELF-DELETE: sa_id {sa_id} asked for deletion (SaDeleteReq) and must stay in use until DELETE_SA "
-            f"arrives, but this frame on it was not handled as before: {first.message}"
-        ),
+        first, clause=clause, level=Level.MUST.value, verdict=Verdict.FAIL, message=f"{clause}: {why}: {first.message}"
     )
-    return Judgement(judgement.checked | {"SA-NO-SELF-DELETE"}, (*judgement.findings, finding))
+    return Judgement(judgement.checked | {clause}, (*judgement.findings, finding))
+
+
+def _self_delete(judgement: Judgement, sa_id: int) -> Judgement:
+    """SA-NO-SELF-DELETE: a frame on an SA whose SaDeleteReq is still unanswered was not processed."""
+    why = (
+        f"sa_id {sa_id} asked for deletion (SaDeleteReq) and must stay in use until DELETE_SA arrives, "
+        "but this frame on it was not processed"
+    )
+    return _attribute(judgement, "SA-NO-SELF-DELETE", why)
 
 
 def _after_update(judgement: Judgement, sa_id: int) -> Judgement:
     """SA-UPDATE-ESN: an SA the IUT verified correctly before UPDATE_SA fails frames made under the new high bits."""
-    first = judgement.findings[0]
-    finding = replace(
-        first,
-        clause="SA-UPDATE-ESN",
-        level=Level.MUST.value,
-        verdict=Verdict.FAIL,
-        message=(
-            f"SA-UPDATE-ESN: sa_id {sa_id} had its ESN high-order bits updated (UPDATE_SA answered SUCCESS), and this "
-            f"frame on it was not handled as the updated SA requires: {first.message}"
-        ),
-    )
-    return Judgement(judgement.checked | {"SA-UPDATE-ESN"}, (*judgement.findings, finding))
+    why = f"sa_id {sa_id} verified frames before its ESN high bits were updated, and fails this one made under the new"
+    return _attribute(judgement, "SA-UPDATE-ESN", why)
 
 
 def _replayed(judgement: Judgement) -> Judgement:
     """RX-TRANSPORT-DOES-REPLAY: the same frame, expected to be handled the same way, was right once and then not."""
-    first = judgement.findings[0]
-    finding = replace(
-        first,
-        clause="RX-TRANSPORT-DOES-REPLAY",
-        level=Level.MUST.value,
-        verdict=Verdict.FAIL,
-        message=(
-            "RX-TRANSPORT-DOES-REPLAY: this exact frame was handled correctly earlier in the scenario; a replay must "
-            f"be processed and indicated the same way (anti-replay is the transport's job): {first.message}"
-        ),
+    why = (
+        "this exact frame was handled correctly earlier in the scenario; a replay must be processed and indicated "
+        "the same way (anti-replay is the transport's job)"
     )
-    return Judgement(judgement.checked | {"RX-TRANSPORT-DOES-REPLAY"}, (*judgement.findings, finding))
+    return _attribute(judgement, "RX-TRANSPORT-DOES-REPLAY", why)

@@ -18,39 +18,20 @@ the seed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Final
 
 import hypothesis
-from hypothesis import HealthCheck, Phase, Verbosity, assume, given, settings
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import strategies as st
 
+from conformance import families
 from conformance.steps import AddSaStep, DeleteSaStep, ReceiveStep, SetOffloadStep, Step, UpdateSaStep
-from reference_model.constants import IpsecV2Setting, Operation
 from reference_model.ndis import AddSaEntry, Capabilities, UpdateSa, WireFormatError, setting_from_wire
-from strategies._check import ah_feasible, esp_feasible
-from strategies.corruptions import corruptions
-from strategies.frames import bursts, frames, matched_routes
-from strategies.security_associations import SaTable, mirror, sa_tables
-from strategies.values import CorruptedFrame, GeneratedFrame
 
-FAMILIES: Final = (
-    "matching",
-    "capability-gating",
-    "bursts",
-    "replays",
-    "corruptions",
-    "offload-settings",
-    "esn-update",
-    "sa-lifecycle",
-)
-"""The suite's families, drawn the way its tests draw them: the receive families of
-``conformance/suite/test_receive_families.py``, labelled corruptions (``test_crypto_status.py``: failed checks,
-RX-FAIL-INDICATE-WITH-STATUS, RX-CRYPTOSTATUS-RESULT) and the SA lifecycle (``test_sa_lifecycle.py``: IPsecV2
-settings, ESN update, capacity fill/delete/re-add). ``esn-update`` is left out for an IUT without ESN."""
-
-MAX_FILL: Final = 64
-"""``sa-lifecycle`` fills at most this many bundles (as the suite's capacity test)."""
+FAMILIES: Final = tuple(families.FAMILIES)
+"""The suite's scenario families (``conformance.families``), drawn with the same functions its tests use; a family
+whose capability the IUT does not claim (``FamilyInfo.needs``) is left out of the pack."""
 
 TEST_ID_PREFIX: Final = "trace::"
 """Results records name a pack scenario's family as its test: ``trace::matching`` and so on."""
@@ -79,128 +60,29 @@ class PackScenario:
 # Drawing
 
 
-def _setup_steps(table: SaTable) -> list[Step]:
-    """As ``conformance.suite._build.setup_steps``: one ADD_SA list, then add-and-delete the bundles marked deleted."""
-    steps: list[Step] = []
-    if table.entries:
-        steps.append(AddSaStep(entries=tuple(table.entries)))
-    for entry in table.deleted:
-        steps.append(AddSaStep(entries=(entry,)))
-        steps.append(DeleteSaStep(sa_id=entry.sa_id))
-    return steps
-
-
-def _receive(frame: GeneratedFrame | CorruptedFrame) -> ReceiveStep:
-    note = f"{frame.label} of {frame.original.describe()}" if isinstance(frame, CorruptedFrame) else frame.describe()
-    return ReceiveStep(frame=frame.data, note=note)
-
-
 def _draw_family(data: st.DataObject, family: str, caps: Capabilities) -> list[Step]:
-    """The steps of one scenario of ``family``, drawn as the suite's test of that family draws them."""
-    if family == "matching":
-        table = data.draw(sa_tables(caps=caps, max_groups=3, with_deleted=True), label="sa_table")
-        sent = data.draw(st.lists(frames(sa_table=table, caps=caps, unmatched=True), min_size=1, max_size=8))
-        return _setup_steps(table) + [_receive(f) for f in sent]
-    if family == "capability-gating":
-        table = data.draw(sa_tables(caps=caps, max_groups=2), label="sa_table")
-        strategy = frames(sa_table=table, caps=caps, unmatched=False, unsupported=True)
-        sent = data.draw(st.lists(strategy, min_size=1, max_size=8), label="frames")
-        return _setup_steps(table) + [_receive(f) for f in sent]
-    if family == "bursts":
-        table = data.draw(sa_tables(caps=caps, max_groups=2), label="sa_table")
-        burst = data.draw(bursts(sa_table=table, caps=caps, max_size=32), label="burst")
-        return _setup_steps(table) + [_receive(f) for f in burst.frames()]
-    if family == "replays":
-        table = data.draw(sa_tables(caps=caps, max_groups=1), label="sa_table")
-        burst = data.draw(bursts(sa_table=table, caps=caps, max_size=8), label="burst")
-        steps = _setup_steps(table)
-        for frame in burst.frames():
-            steps += [_receive(frame), _receive(frame)]
-        return steps
-    if family == "corruptions":
-        table = data.draw(sa_tables(caps=caps, max_groups=2), label="sa_table")
-        originals = data.draw(st.lists(frames(sa_table=table, caps=caps, unmatched=False), min_size=1, max_size=4))
-        steps = _setup_steps(table)
-        for original in originals:
-            corrupted = data.draw(corruptions(frame=original, sa_table=table, caps=caps), label="corruption")
-            steps += [_receive(original), _receive(corrupted)]
-        return steps
-    if family == "offload-settings":
-        table = data.draw(sa_tables(caps=caps, max_groups=2), label="sa_table")
-        sent = data.draw(st.lists(frames(sa_table=table, caps=caps, unmatched=False), min_size=1, max_size=4))
-        order = data.draw(st.permutations(list(IpsecV2Setting)), label="settings")
-        steps = _setup_steps(table)
-        for setting in order:
-            steps.append(SetOffloadStep(setting=setting))
-            steps += [_receive(f) for f in sent]
-        return steps
-    if family == "esn-update":
-        return _esn_update(data, caps)
-    if family == "sa-lifecycle":
-        return _sa_lifecycle(data, caps)
-    raise ValueError(f"unknown family {family!r}")
-
-
-def _with_seq_hi(entry: AddSaEntry, seq_hi: int) -> AddSaEntry:
-    return replace(entry, sec_assoc=tuple(replace(sa, esn=True, seq_hi=seq_hi) for sa in entry.sec_assoc))
-
-
-def _esn_update(data: st.DataObject, caps: Capabilities) -> list[Step]:
-    """SA-UPDATE-ESN / SA-UPDATE-INVALID: frames under the old high bits, UPDATE_SA, frames under the new ones, an
-    old frame again (must now fail), and an update of an unknown bundle."""
-    base = data.draw(sa_tables(caps=caps, max_groups=1), label="sa_table")
-    inbound = base.inbound[0]
-    old_hi, new_hi = data.draw(
-        st.lists(st.integers(0, 2**32 - 1), min_size=2, max_size=2, unique=True), label="seq_hi old/new"
-    )
-    before = SaTable(entries=(_with_seq_hi(inbound, old_hi),))
-    after = SaTable(entries=(_with_seq_hi(inbound, new_hi),))
-    assume(matched_routes(before, caps) and matched_routes(after, caps))  # e.g. a UDP-ESP bundle outside caps
-    old_burst = data.draw(bursts(sa_table=before, caps=caps, max_size=4), label="frames before")
-    new_burst = data.draw(bursts(sa_table=after, caps=caps, max_size=4), label="frames after")
-    steps: list[Step] = [AddSaStep(entries=before.entries), *(_receive(f) for f in old_burst.frames())]
-    for sa in inbound.sec_assoc:
-        steps.append(UpdateSaStep(update=UpdateSa(sa_id=inbound.sa_id, operation=sa.operation, spi=sa.spi,
-                                                  seq_hi=new_hi)))
-    steps += [_receive(f) for f in new_burst.frames()]
-    steps.append(_receive(old_burst.template))
-    unknown = UpdateSa(sa_id=inbound.sa_id + 100, operation=Operation.ESP, spi=1, seq_hi=new_hi)
-    steps.append(UpdateSaStep(update=unknown))
-    return steps
-
-
-def _sa_lifecycle(data: st.DataObject, caps: Capabilities) -> list[Step]:
-    """SA-CAPACITY / SA-DELETE-FREES / SA-AFTER-DELETE-NO-MATCH: fill the capacity, delete all, add again."""
-    table = data.draw(sa_tables(caps=caps, max_groups=1), label="sa_table")
-    fill = min(caps.sa_offload_capacity, MAX_FILL) - len(table.entries)
-    first = table.entries[0]
-    fillers = tuple(mirror(first, sa_id=1000 + k, spi_offset=0x01000000 * (k + 1)) for k in range(max(fill, 0)))
-    frame = data.draw(frames(sa_table=table, caps=caps, unmatched=False), label="frame")
-    steps: list[Step] = [*_setup_steps(table)]
-    if fillers:
-        steps.append(AddSaStep(entries=fillers))
-    steps.append(_receive(frame))
-    steps += [DeleteSaStep(sa_id=entry.sa_id) for entry in (*table.entries, *fillers)]
-    steps.append(_receive(frame))
-    again = tuple(replace(e, sa_id=e.sa_id + 5000) for e in table.entries)
-    steps += [AddSaStep(entries=again), _receive(frame)]
-    return steps
+    """The steps of one scenario of ``family``, drawn by the same function the suite's test of that family uses."""
+    if family not in families.FAMILIES:
+        raise ValueError(f"unknown family {family!r}")
+    return families.FAMILIES[family].draw(data, caps)
 
 
 def families_for(caps: Capabilities) -> tuple[str, ...]:
-    """The families a pack for ``caps`` takes in turn (``esn-update`` needs ESN)."""
-    return tuple(f for f in FAMILIES if f != "esn-update" or caps.extended_sequence_numbers)
+    """The families a pack for ``caps`` takes in turn (those whose needs ``caps`` meets)."""
+    return tuple(name for name, info in families.FAMILIES.items() if info.needs(caps))
 
 
 def check_feasible(caps: Capabilities) -> None:
     """``NoUsableSa`` when the suite could not build a single SA within ``caps`` (as ``require_sa_support``)."""
-    if not (ah_feasible(caps) or esp_feasible(caps)) or caps.sa_offload_capacity < 1:
+    if not families.feasible(caps):
         raise NoUsableSa("the capabilities allow no AH or ESP SA the suite can build (nothing to export)")
 
 
 def _draw_many(caps: Capabilities, family: str, *, seed: int, count: int) -> list[tuple[Step, ...]]:
     """``count`` scenarios of one family: one seeded Hypothesis run (more on derived seeds if it stops early)."""
     drawn: list[tuple[Step, ...]] = []
+    if count <= 0:
+        return drawn
     config = settings(
         max_examples=count,
         database=None,
@@ -239,16 +121,16 @@ def generate_scenarios(caps: Capabilities, *, seed: int, count: int) -> list[Pac
     of family k modulo the number of families.
     """
     check_feasible(caps)
-    families = families_for(caps)
+    names = families_for(caps)
     per_family = {
-        family: _draw_many(caps, family, seed=seed, count=len(range(index, count, len(families))))
-        for index, family in enumerate(families)
+        family: _draw_many(caps, family, seed=seed, count=len(range(index, count, len(names))))
+        for index, family in enumerate(names)
     }
     out: list[PackScenario] = []
     for k in range(count):
-        family = families[k % len(families)]
+        family = names[k % len(names)]
         drawn = per_family[family]
-        position = k // len(families)
+        position = k // len(names)
         if position < len(drawn):
             out.append(PackScenario(family=family, steps=drawn[position]))
     return out

@@ -22,14 +22,15 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from conformance import families
 from conformance.driver import LiveScenario
+from conformance.families import receive
 from conformance.session import IutSession
 from conformance.steps import AddSaStep, DeleteSaStep, SetOffloadStep, UpdateSaStep
-from conformance.suite._build import receive, require_sa_support, scenario_steps
+from conformance.suite._build import require_sa_support
 from reference_model.constants import IpsecV2Setting
 from reference_model.ndis import Capabilities, SecAssoc, UpdateSa
 from strategies.frames import frames
-from strategies.scenarios import scenarios
 from strategies.security_associations import SaTable, security_associations
 
 MAX_LIVE = 8
@@ -133,5 +134,4 @@ def test_state_machine_over_sa_operations_and_frames(iut_session: IutSession, te
 def test_whole_scenarios(iut_session: IutSession, test_id: str, data: st.DataObject) -> None:
     """The strategies' scenarios: operations and bursts interleaved, as a transport would issue them."""
     caps = require_sa_support(iut_session, test_id, ["RX-INDICATE-ALL"])
-    scenario = data.draw(scenarios(caps=caps, max_steps=10, max_burst=8), label="scenario")
-    iut_session.check(scenario_steps(scenario), test_id=test_id)
+    iut_session.check(families.whole_scenarios(data, caps), test_id=test_id)
