@@ -6,7 +6,11 @@ derandomized, so a tag that disappears is a change in the strategies, not bad lu
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -44,7 +48,8 @@ def corrupted_any(draw: st.DrawFn) -> tuple[Capabilities, SaTable, CorruptedFram
     return caps, table, draw(corruptions(frame=frame, sa_table=table, caps=caps))
 
 
-def test_every_shape_and_corruption_kind_is_generated() -> None:
+def collect_counts() -> dict[str, dict[str, int]]:
+    """Run the derandomized collection and return the counts as plain JSON (shape, kind and prediction values)."""
     shapes: Counter[Shape] = Counter()
     kinds: Counter[CorruptionKind] = Counter()
     predictions: Counter[OutcomeClass] = Counter()
@@ -58,6 +63,26 @@ def test_every_shape_and_corruption_kind_is_generated() -> None:
         predictions[bad.label.predicts] += 1
 
     collect()
+    return {
+        "shapes": {s.value: n for s, n in shapes.items()},
+        "kinds": {k.value: n for k, n in kinds.items()},
+        "predictions": {p.value: n for p, n in predictions.items()},
+    }
+
+
+def test_every_shape_and_corruption_kind_is_generated() -> None:
+    """Collected in a fresh interpreter: Hypothesis biases its draws with constants found in the local modules loaded
+    so far (``sys.modules``), so a derandomized run inside this test session would depend on which tests ran before
+    it in the same worker. A fresh process imports the same modules every time, so the counts are reproducible."""
+    script = "import json, test_strategies_coverage as t; print(json.dumps(t.collect_counts()))"
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=Path(__file__).parent, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    counts = json.loads(done.stdout.strip().splitlines()[-1])
+    shapes = Counter({Shape(k): n for k, n in counts["shapes"].items()})
+    kinds = Counter({CorruptionKind(k): n for k, n in counts["kinds"].items()})
+    predictions = Counter({OutcomeClass(k): n for k, n in counts["predictions"].items()})
     missing_shapes = [s.value for s in Shape if shapes[s] == 0]
     missing_kinds = [k.value for k in CorruptionKind if kinds[k] == 0]
     assert not missing_shapes, f"shapes never generated: {missing_shapes}; counts: {dict(shapes)}"
