@@ -21,12 +21,17 @@ from typing import Any
 __all__ = [
     "Clause",
     "ClauseLevel",
+    "ClauseScope",
+    "Scope",
     "UnknownClauseError",
     "all_clauses",
     "clause",
     "clause_ids",
     "is_clause",
+    "scope_of",
+    "section_heading",
     "section_of",
+    "section_title",
 ]
 
 PREFIXES = ("RX", "OOB", "CAP", "SA", "TX", "IETF", "AMB")
@@ -98,10 +103,20 @@ def _clause_from_json(raw: dict[str, Any]) -> Clause:
 
 
 @cache
-def _registry() -> dict[str, Clause]:
+def _document() -> dict[str, Any]:
     text = resources.files(__package__ or "reference_model").joinpath("clauses.json").read_text(encoding="utf-8")
-    doc = json.loads(text)
-    return {c.id: c for c in map(_clause_from_json, doc["clauses"])}
+    doc: dict[str, Any] = json.loads(text)
+    return doc
+
+
+@cache
+def _registry() -> dict[str, Clause]:
+    return {c.id: c for c in map(_clause_from_json, _document()["clauses"])}
+
+
+@cache
+def _section_titles() -> dict[str, str]:
+    return {str(k): str(v) for k, v in _document().get("sections", {}).items()}
 
 
 def all_clauses() -> tuple[Clause, ...]:
@@ -132,3 +147,134 @@ def clause(clause_id: str) -> Clause:
 def section_of(clause_id: str) -> str:
     """The spec section that defines the clause, e.g. ``"3.2"`` for ``RX-INDICATE-ALL``."""
     return clause(clause_id).section
+
+
+def section_title(section: str) -> str:
+    """The title of a spec section that holds clauses, from the spec's headings (``"3.2"`` -> ``"Receive path:
+    clauses"``, ``"7.1"`` -> ``"IETF: ESP"``). Reports group clauses under it, so a reader sees what ``3.2`` is.
+
+    Derived from the headings by ``tools/extract_clauses.py`` and stored in ``clauses.json`` (drift-checked with the
+    clauses). A section without clauses has no entry: ``KeyError``.
+    """
+    titles = _section_titles()
+    if section not in titles:
+        raise KeyError(f"spec section {section!r} holds no clause (known: {', '.join(titles)})")
+    return titles[section]
+
+
+def section_heading(section: str) -> str:
+    """``"3.2 Receive path: clauses"``: number then title, the group label reports show (spec order, not sorted)."""
+    return f"{section} {section_title(section)}"
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Scope: which clauses a run can exercise at all
+
+
+class ClauseScope(StrEnum):
+    """Whether a clause can be exercised through the adapter protocol (``conformance/adapters``, design
+    adapter-protocol.md), i.e. whether any check of the suite can ever cite it.
+
+    ``TESTABLE`` clauses are cited by the model or the driver when they judge a received frame or an SA/offload
+    request: a run that does not reach one has left a gap a vendor must see. ``NOT_OBSERVABLE`` clauses are true of a
+    NIC but invisible through the protocol (memory layouts, initialization-time behaviour, the send path, protocol
+    facts the suite uses to build frames, readings built into other clauses' expectations): no run ever exercises
+    them, and reports list them apart, quietly, so they do not drown the testable gaps.
+    """
+
+    TESTABLE = "testable"
+    NOT_OBSERVABLE = "not-observable"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scope:
+    kind: ClauseScope
+    reason: str
+    """One line a report shows beside the clause."""
+
+
+TESTABLE_REASON = "judged through the adapter protocol: cited by the model's checks of frames or SA/offload requests"
+
+NOT_OBSERVABLE: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "structure layout and constants: the adapter protocol carries the decoded slot values, and a wrong value is "
+        "judged under the RX-* clause it breaks",
+        ("OOB-*", "CAP-02", "CAP-03", "CAP-04"),
+    ),
+    (
+        "order inside the miniport (OOB slot written before the NBL is indicated): the adapter reports both at once",
+        ("RX-OOB-BEFORE-INDICATE",),
+    ),
+    (
+        "initialization-time behaviour (miniport attributes, registry keywords), before the adapter's hello",
+        ("CAP-INIT-ATTRIBUTES", "CAP-READ-KEYWORDS"),
+    ),
+    (
+        "checked once on the capabilities reported at hello: a run refuses contradictory ones before any example",
+        ("CAP-CONSISTENCY", "CAP-TUNNEL-TRUE", "CAP-ENCAP-8023"),
+    ),
+    (
+        "the protocol cannot express it: set_offload takes only valid settings, and the IUT starts with "
+        "OID_OFFLOAD_ENCAPSULATION already set",
+        ("CAP-OFFLOAD-PARAMS-INVALID", "CAP-RX-ACTIVATE-ENCAP"),
+    ),
+    (
+        "NDIS plumbing of the SA OIDs (direct OID path, which OIDs a version supports, ADD_SA_EX): the adapter "
+        "protocol has one add_sa request with ADD_SA list semantics",
+        ("SA-DIRECT-OID", "SA-OID-SUPPORT-VERSION", "SA-ADD-EX-SEMANTICS"),
+    ),
+    (
+        "layout of the add-SA structures: the suite sends well-formed entries and the protocol carries them decoded",
+        ("SA-AH-ENTRY", "SA-ESP-ENTRY", "SA-KEY-LAYOUT"),
+    ),
+    ("a duty of the transport, which the suite itself plays", ("SA-DELETE-REQ-TWO-OIDS",)),
+    ("send path: the adapter protocol has no transmit request (the suite covers the receive path)", ("TX-*",)),
+    (
+        "protocol fact the suite uses to build and check frames; a NIC's error shows under the RX-* clause it breaks",
+        ("IETF-*",),
+    ),
+    (
+        "an interpretation built into other clauses' expectations (or a profile switch); no check cites it alone",
+        (
+            "AMB-01",
+            "AMB-02",
+            "AMB-03",
+            "AMB-04",
+            "AMB-05",
+            "AMB-06",
+            "AMB-10",
+            "AMB-11",
+            "AMB-12",
+            "AMB-13",
+            "AMB-14",
+            "AMB-15",
+            "AMB-18",
+            "AMB-19",
+            "AMB-20",
+            "AMB-21",
+            "AMB-22",
+            "AMB-23",
+            "AMB-25",
+        ),
+    ),
+)
+"""Clauses no run can exercise, one group per reason. Every other clause is ``TESTABLE``.
+
+``tests/test_clauses.py`` keeps this table honest against the code: the testable clauses are exactly the clause IDs
+that ``reference_model/`` and ``conformance/`` cite as string literals (the ones a constraint or a request judgement
+can carry), so a new check citing a clause here, or a clause losing its last check, fails the test.
+``ID-*`` names every clause with that prefix."""
+
+
+def _matches(clause_id: str, pattern: str) -> bool:
+    return clause_id.startswith(pattern[:-1]) if pattern.endswith("-*") else clause_id == pattern
+
+
+def scope_of(clause_id: str) -> Scope:
+    """Whether ``clause_id`` can be exercised through the adapter protocol, with the one-line reason
+    (``UnknownClauseError`` for an ID the spec does not define)."""
+    clause(clause_id)
+    for reason, patterns in NOT_OBSERVABLE:
+        if any(_matches(clause_id, p) for p in patterns):
+            return Scope(kind=ClauseScope.NOT_OBSERVABLE, reason=reason)
+    return Scope(kind=ClauseScope.TESTABLE, reason=TESTABLE_REASON)

@@ -7,6 +7,7 @@ text), and that every clause ID the code cites is one the spec defines.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import re
 import sys
@@ -16,15 +17,20 @@ from types import ModuleType
 import pytest
 
 from reference_model.clauses import (
+    NOT_OBSERVABLE,
     PREFIXES,
     Clause,
     ClauseLevel,
+    ClauseScope,
     UnknownClauseError,
     all_clauses,
     clause,
     clause_ids,
     is_clause,
+    scope_of,
+    section_heading,
     section_of,
+    section_title,
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -138,7 +144,7 @@ def test_clauses_json_matches_fresh_extraction_of_spec(shared_dir: Path | None) 
     """Drift check: rerun ``python tools/extract_clauses.py`` after editing the spec, and commit the JSON."""
     text = _spec_text(shared_dir)
     tool = _extractor()
-    fresh = tool.render(tool.extract(text), "ipsec-offload-v2.md")
+    fresh = tool.render(tool.extract(text), "ipsec-offload-v2.md", tool.section_titles(text))
     committed = (REPO_ROOT / "reference_model" / "clauses.json").read_text(encoding="utf-8")
     assert committed == fresh, "reference_model/clauses.json is stale: run python tools/extract_clauses.py"
 
@@ -175,3 +181,98 @@ def test_clause_ids_cited_in_code_exist() -> None:
 def test_citation_scanner_finds_ids_and_skips_wildcards() -> None:
     text = 'cite("RX-INDICATE-ALL"), RX-CAPS-*, f"RX-CAPS-{row}", AMB-*, X-SA-FOO, "AMB-05".'
     assert [m.group(0) for m in CITATION_RE.finditer(text)] == ["RX-INDICATE-ALL", "AMB-05"]
+
+
+@pytest.mark.parametrize(
+    ("section", "title"),
+    [
+        ("2", "OOB data layouts"),
+        ("3.2", "Receive path: clauses"),
+        ("4.2", "Capability reporting and configuration: flag values"),
+        ("4.5", "Capability reporting and configuration: clauses"),
+        ("5.6", "SA management: clauses"),
+        ("6", "Send path and LSO (summary)"),
+        ("7.1", "IETF: ESP"),
+        ("7.4", "IETF: UDP encapsulation and tunnel mode"),
+        ("8", "Ambiguities and interpretation choices"),
+    ],
+)
+def test_section_title_names_the_spec_heading(section: str, title: str) -> None:
+    assert section_title(section) == title
+    assert section_heading(section) == f"{section} {title}"
+
+
+def test_section_titles_cover_every_clause_section_in_spec_order() -> None:
+    order: list[str] = []
+    for c in all_clauses():
+        if c.section not in order:
+            order.append(c.section)
+        assert section_title(c.section)
+    # Spec order is numeric (2 < 3.2 < ... < 7.4 < 8), never the string order of the labels.
+    assert order == sorted(order, key=lambda s: tuple(int(x) for x in s.split(".")))
+    with pytest.raises(KeyError, match="holds no clause"):
+        section_title("9.1")
+
+
+def test_extractor_section_titles_strip_prefix_hints_and_name_the_chapter() -> None:
+    tool = _extractor()
+    spec = (
+        "## 6. Send path and LSO (summary, TX-*)\n"
+        "## 7. IETF facts for building and checking test packets (IETF-*)\n"
+        "### 7.1 ESP (RFC 4303)\n### 7.3 Algorithms\n"
+        "## 4. Capability reporting (CAP-*)\n### 4.2 CAP-02 Flag values\n"
+    )
+    assert tool.section_titles(spec) == {
+        "6": "Send path and LSO (summary)",
+        "7": "IETF facts for building and checking test packets",
+        "7.1": "IETF: ESP",
+        "7.3": "IETF: algorithms",
+        "4": "Capability reporting",
+        "4.2": "Capability reporting: flag values",
+    }
+
+
+def _cited_clause_literals() -> dict[str, list[str]]:
+    """Clause IDs that ``reference_model/`` and ``conformance/`` use as whole string literals: what a constraint, a
+    request judgement or a finding can carry (docstrings and comments are sentences and never match whole)."""
+    known = clause_ids()
+    cited: dict[str, list[str]] = {}
+    for package in ("reference_model", "conformance"):
+        for path in sorted((REPO_ROOT / package).rglob("*.py")):
+            if path.name == "clauses.py" and path.parent.name == "reference_model":
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in known:
+                    cited.setdefault(node.value, []).append(f"{path.relative_to(REPO_ROOT)}:{node.lineno}")
+    return cited
+
+
+def test_clause_scope_testable_exactly_when_the_code_cites_the_clause() -> None:
+    cited = _cited_clause_literals()
+    testable = {c.id for c in all_clauses() if scope_of(c.id).kind is ClauseScope.TESTABLE}
+    cited_but_not_observable = {i: cited[i] for i in sorted(set(cited) - testable)}
+    assert cited_but_not_observable == {}, "cited by a check, so testable: remove from NOT_OBSERVABLE"
+    assert sorted(testable - set(cited)) == [], "no check cites these: add them to NOT_OBSERVABLE with a reason"
+    # The receive path is the suite's subject: all RX-* but the write-order clause are testable.
+    rx = {c.id for c in all_clauses() if c.prefix == "RX"}
+    assert rx - testable == {"RX-OOB-BEFORE-INDICATE"}
+
+
+def test_clause_scope_groups_name_defined_clauses_once_with_a_reason() -> None:
+    seen: list[str] = []
+    for reason, patterns in NOT_OBSERVABLE:
+        assert reason
+        assert "\n" not in reason
+        assert len(reason) <= 160
+        for pattern in patterns:
+            matched = [
+                c.id for c in all_clauses() if c.id == pattern or (pattern.endswith("-*") and c.prefix == pattern[:-2])
+            ]
+            assert matched, pattern
+            seen += matched
+    assert len(seen) == len(set(seen)), "a clause sits in two scope groups"
+    assert scope_of("TX-LSO-CAP").kind is ClauseScope.NOT_OBSERVABLE
+    assert scope_of("AMB-07").kind is ClauseScope.TESTABLE
+    assert "send path" in scope_of("TX-HANDLES").reason
+    with pytest.raises(UnknownClauseError):
+        scope_of("RX-NOPE")

@@ -58,6 +58,10 @@ SENTENCE_END_RE = re.compile(r"(?<!e\.g)(?<!i\.e)(?<!\bvs)\.(?=\s|$)")
 REFERENCE_RE = re.compile(ID_RE + r"(?![-*A-Za-z0-9])")
 SUMMARY_MAX = 160
 
+CHAPTER_SHORT_TITLES = {"7": "IETF"}
+"""Chapter titles too long to lead each subsection title (``7.1 IETF: ESP``); the chapter keeps its full title."""
+PARENTHETICAL_RE = re.compile(r"\s*\(([^()]*)\)$")
+
 SUMMARY_OVERRIDES = {
     "IETF-ESP-PAD": "ESP padding: block-size multiple, 4-byte alignment of the trailer, default pad bytes 1, 2, 3, …",
     "IETF-REPLAY": "Anti-replay: sliding window over validated sequence numbers, done by the transport, not the NIC",
@@ -168,6 +172,50 @@ def _section_body(lines: Sequence[str], start: int) -> list[str]:
     return out
 
 
+def chapter_title(title: str) -> str:
+    """A ``##`` heading's title without its clause-prefix hint: ``SA management (SA-*)`` -> ``SA management``,
+    ``Send path and LSO (summary, TX-*)`` -> ``Send path and LSO (summary)``."""
+    title = title.replace("`", "").strip()
+    m = PARENTHETICAL_RE.search(title)
+    if m is None:
+        return title
+    kept = [part for part in m.group(1).split(", ") if not part.endswith("-*")]
+    base = title[: m.start()]
+    return f"{base} ({', '.join(kept)})" if kept else base
+
+
+def subsection_title(title: str) -> str:
+    """A ``###`` heading's title as the second half of a group title: no markup, no leading clause ID, no trailing
+    parenthetical (``ESP (RFC 4303)`` -> ``ESP``), and a lower-case first word unless it is an acronym."""
+    title = PARENTHETICAL_RE.sub("", title.replace("`", "").strip())
+    if hm := HEADING_CLAUSE_RE.match(title):
+        title = hm.group(2)
+    if len(title) > 1 and title[0].isupper() and title[1].islower():
+        title = title[0].lower() + title[1:]
+    return title
+
+
+def section_titles(spec_text: str) -> dict[str, str]:
+    """Every numbered section of the spec -> the title a report shows beside the number, in spec order.
+
+    Chapters (``##``) keep their own title (``Receive path``); subsections (``###``) are named after their chapter
+    (``Receive path: clauses``) because their own titles (``Clauses``, ``Algorithms``) say little on their own.
+    """
+    titles: dict[str, str] = {}
+    chapter = ""
+    for line in spec_text.splitlines():
+        m = SECTION_RE.match(line)
+        if m is None or m.group(2) is None:
+            continue
+        hashes, number, title = m.groups()
+        if hashes == "##":
+            titles[number] = chapter_title(title)
+            chapter = CHAPTER_SHORT_TITLES.get(number, titles[number])
+        else:
+            titles[number] = f"{chapter}: {subsection_title(title)}"
+    return titles
+
+
 def extract(spec_text: str) -> list[dict[str, Any]]:
     """Every clause the spec defines, in spec order, as JSON-ready dicts.
 
@@ -257,12 +305,17 @@ def undefined_references(spec_text: str, defined: Iterable[str]) -> list[str]:
     return sorted({m.group(0) for m in REFERENCE_RE.finditer(spec_text)} - ids)
 
 
-def render(clauses: list[dict[str, Any]], spec_name: str) -> str:
-    """The JSON text written to ``clauses.json`` (stable formatting so diffs stay readable)."""
+def render(clauses: list[dict[str, Any]], spec_name: str, sections: dict[str, str] | None = None) -> str:
+    """The JSON text written to ``clauses.json`` (stable formatting so diffs stay readable).
+
+    ``sections`` (from :func:`section_titles`) is cut down to the sections that hold a clause, in spec order.
+    """
+    used = {c["section"] for c in clauses}
     doc = {
         "generated_by": "tools/extract_clauses.py",
         "spec": spec_name,
         "count": len(clauses),
+        "sections": {number: title for number, title in (sections or {}).items() if number in used},
         "clauses": clauses,
     }
     return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
@@ -283,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     missing = undefined_references(text, (c["id"] for c in clauses))
     if missing:
         print(f"extract_clauses: spec references undefined clause IDs: {', '.join(missing)}", file=sys.stderr)
-    rendered = render(clauses, spec.name)
+    rendered = render(clauses, spec.name, section_titles(text))
     if args.check:
         current = args.out.read_text(encoding="utf-8") if args.out.is_file() else ""
         if current != rendered:
