@@ -20,7 +20,7 @@ from conformance.driver import ScenarioDriver, ScenarioOutcome
 from conformance.failures import raise_for
 from conformance.steps import Step
 from conformance.verdicts import Finding, Verdict
-from reference_model.clauses import all_clauses
+from reference_model.clauses import all_clauses, scope_of, section_heading
 from reference_model.ndis import Hello
 from reference_model.profile import InterpretationProfile
 from reports import records
@@ -110,10 +110,19 @@ class IutSession:
                 started_at=now(),
             )
         )
+        # Sections carry the spec's heading ("3.2 Receive path: clauses"); the catalogue keeps spec order, which the
+        # reports keep. Scope says whether a run can exercise the clause at all (reference_model.clauses.scope_of).
         self._write(
             records.ClauseCatalogue(
                 clauses=tuple(
-                    records.ClauseInfo(id=c.id, level=_record_level(c.level), section=c.section, summary=c.summary)
+                    records.ClauseInfo(
+                        id=c.id,
+                        level=_record_level(c.level),
+                        section=section_heading(c.section),
+                        summary=c.summary,
+                        scope=(scope := scope_of(c.id)).kind.value,
+                        scope_reason=scope.reason,
+                    )
                     for c in all_clauses()
                 )
             )

@@ -31,7 +31,10 @@ class ReportSummary:
     counterexamples: int
     pcap_frames: int
     unexercised: tuple[str, ...]
+    """Testable clauses (or of unknown scope) no example checked."""
     warnings: tuple[str, ...]
+    not_observable: tuple[str, ...] = ()
+    """Unexercised clauses no run can observe through the adapter protocol."""
 
 
 def report_json_text(report: Report) -> str:
@@ -58,4 +61,5 @@ def build_reports(results_path: Path, out_dir: Path) -> ReportSummary:
         pcap_frames=frames,
         unexercised=tuple(c.info.id for c in report.unexercised),
         warnings=report.warnings,
+        not_observable=tuple(c.info.id for c in report.not_observable),
     )

@@ -62,6 +62,11 @@ tr.section td { background:#e8ecf3; font-weight:700; }
 .badge.error { background:var(--error); } .badge.unexercised { background:var(--unexercised); }
 tr.fail td { background:#fdecec; } tr.error td { background:#f6eafa; } tr.nonstrict td { background:#fff6e5; }
 tr.unexercised td { background:#fffbe6; }
+tr.notobservable td { color: var(--muted); }
+.badge.notobservable { background:#c3c8d1; color:#2d3340; font-weight:600; }
+.quiet { background:#f0f2f6; border:1px solid var(--line); border-radius:8px; padding:8px 14px; margin:10px 0;
+  color: var(--muted); font-size: 13px; }
+.quiet ul { margin: 4px 0; padding-left: 20px; } .quiet code { color: var(--fg); }
 .muted { color: var(--muted); }
 .loud { background:#fff3cd; border:2px solid #d4a000; border-radius:8px; padding:10px 14px; margin:10px 0; }
 .loud b { color:#7a5a00; }
@@ -94,6 +99,18 @@ def badge(verdict: str) -> str:
     return f'<span class="badge {VERDICT_CLASS.get(verdict, "unsupported")}">{e(label)}</span>'
 
 
+NOT_OBSERVABLE_BADGE = '<span class="badge notobservable">NOT OBSERVABLE</span>'
+"""Shown instead of NOT EXERCISED for a clause no run can observe through the adapter protocol: grey, not amber."""
+
+
+def clause_badge(c: ClauseResult) -> str:
+    """The verdict badge; for a not-observable clause the grey badge, with the reason as its tooltip (the reasons
+    are listed once, grouped, above the table, rather than repeated on every row)."""
+    if not c.not_observable:
+        return badge(c.verdict)
+    return NOT_OBSERVABLE_BADGE.replace("<span ", f'<span title="{e(c.info.scope_reason)}" ', 1)
+
+
 def _kv(rows: Iterable[tuple[str, str]]) -> str:
     """A two-column table; values are already HTML."""
     body = "".join(f"<tr><th>{e(k)}</th><td>{v}</td></tr>" for k, v in rows)
@@ -113,11 +130,17 @@ def _header(report: Report) -> str:
     overall = report.overall
     cls = VERDICT_CLASS.get(overall.value if overall else NOT_EXERCISED, "unsupported")
     counts = report.counts()
+    counts[NOT_EXERCISED] = len(report.unexercised)
     cards = "".join(
         f'<div class="card"><div class="n">{n}</div><div class="l">{badge(v)}</div></div>'
         for v, n in counts.items()
         if n
     )
+    if report.not_observable:
+        cards += (
+            f'<div class="card"><div class="n muted">{len(report.not_observable)}</div>'
+            f'<div class="l">{NOT_OBSERVABLE_BADGE}</div></div>'
+        )
     cards += (
         f'<div class="card"><div class="n">{len(report.counterexamples)}</div>'
         f'<div class="l">counterexamples</div></div>'
@@ -179,10 +202,11 @@ def _clause_table(report: Report) -> str:
                 " ".join(f'<a href="#{e(i)}">{e(i)}</a>' for i in c.counterexamples) or '<span class="muted">—</span>'
             )
             counts = ", ".join(f"{e(v)} {n}" for v, n in c.by_verdict.items())
+            row_class = "notobservable" if c.not_observable else VERDICT_CLASS.get(c.verdict, "")
             rows.append(
-                f'<tr class="{VERDICT_CLASS.get(c.verdict, "")}" id="clause-{e(c.info.id)}">'
+                f'<tr class="{row_class}" id="clause-{e(c.info.id)}">'
                 f"<td><code>{e(c.info.id)}</code><div class='muted'>{e(c.info.summary)}</div></td>"
-                f"<td>{e(c.info.level)}</td><td>{badge(c.verdict)}</td>"
+                f"<td>{e(c.info.level)}</td><td>{clause_badge(c)}</td>"
                 f'<td class="num">{c.checks}</td><td class="muted">{counts or "—"}</td><td>{links}</td></tr>'
             )
     head = (
@@ -193,14 +217,30 @@ def _clause_table(report: Report) -> str:
 
 
 def _unexercised(report: Report) -> str:
+    """Loud: testable clauses this run did not reach. Quiet, apart: clauses no run can observe, grouped by reason."""
+    parts = []
     missing = report.unexercised
-    if not missing:
-        return ""
-    items = ", ".join(f"<code>{e(c.info.id)}</code>" for c in missing)
-    return (
-        f'<div class="loud"><b>{len(missing)} of {len(report.clauses)} clauses were NEVER EXERCISED</b> — no example '
-        f"checked them, so this run says nothing about them: {items}</div>"
-    )
+    quiet = report.not_observable
+    if missing:
+        testable = len(report.clauses) - len(quiet)
+        items = ", ".join(f'<a href="#clause-{e(c.info.id)}"><code>{e(c.info.id)}</code></a>' for c in missing)
+        parts.append(
+            f'<div class="loud"><b>{len(missing)} of {testable} testable clauses were NEVER EXERCISED</b> — no '
+            f"example checked them, so this run says nothing about them: {items}</div>"
+        )
+    if quiet:
+        groups: dict[str, list[ClauseResult]] = {}
+        for c in quiet:
+            groups.setdefault(c.info.scope_reason, []).append(c)
+        items = "".join(
+            f"<li>{' '.join(f'<code>{e(c.info.id)}</code>' for c in clauses)} — {e(reason or 'no reason given')}</li>"
+            for reason, clauses in groups.items()
+        )
+        parts.append(
+            f'<div class="quiet"><b>{len(quiet)} clauses are not observable through the adapter protocol</b> — no run '
+            f"can exercise them; listed so the count adds up, not as gaps.<ul>{items}</ul></div>"
+        )
+    return "\n".join(parts)
 
 
 def _errors(report: Report) -> str:
@@ -322,20 +362,23 @@ def _counterexample(cx: Counterexample) -> str:
 
 def _coverage(report: Report) -> str:
     rows = "".join(
-        f'<tr class="{"" if c.exercised else "unexercised"}"><td><code>{e(c.info.id)}</code></td>'
-        f'<td class="num">{c.checks}</td><td class="shapes">{_shapes(c.shapes)}</td></tr>'
+        f'<tr class="{"notobservable" if c.not_observable else "" if c.exercised else "unexercised"}">'
+        f"<td><code>{e(c.info.id)}</code>{' <span class=muted>(not observable)</span>' if c.not_observable else ''}"
+        f'</td><td class="num">{c.checks}</td><td class="shapes">{_shapes(c.shapes)}</td></tr>'
         for c in _coverage_order(report.clauses)
     )
     return (
         '<h2 id="coverage">Coverage</h2><p class="muted">How many checks exercised each clause, and on which packet '
-        "shapes. Clauses never exercised come first.</p>"
+        "shapes. Testable clauses never exercised come first, clauses not observable through the adapter protocol "
+        "last.</p>"
         f"<table><tr><th>Clause</th><th class='num'>Checks</th><th>Packet shapes</th></tr>{rows}</table>"
     )
 
 
 def _coverage_order(clauses: Iterable[ClauseResult]) -> list[ClauseResult]:
     items = list(clauses)
-    return [c for c in items if not c.exercised] + [c for c in items if c.exercised]
+    gaps = [c for c in items if not c.exercised and not c.not_observable]
+    return gaps + [c for c in items if c.exercised] + [c for c in items if c.not_observable]
 
 
 def report_html(report: Report) -> str:

@@ -97,6 +97,9 @@ def junit_tree(report: Report) -> ET.ElementTree[ET.Element]:
             )
         elif clause.verdict == "UNSUPPORTED":
             ET.SubElement(case, "skipped", message="UNSUPPORTED: the IUT did not report the capability")
+        elif clause.not_observable:
+            why = xml_safe(f"NOT OBSERVABLE through the adapter protocol: {clause.info.scope_reason}")
+            ET.SubElement(case, "skipped", message=why)
         elif clause.verdict == NOT_EXERCISED:
             ET.SubElement(case, "skipped", message="NOT EXERCISED: no example checked this clause")
         elif clause.verdict == "NON-STRICT":

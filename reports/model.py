@@ -125,6 +125,11 @@ class ClauseResult:
     def exercised(self) -> bool:
         return self.verdict != NOT_EXERCISED
 
+    @property
+    def not_observable(self) -> bool:
+        """Unexercised, and no run could have exercised it (catalogue scope ``not-observable``)."""
+        return not self.exercised and not self.info.observable
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.info.id,
@@ -137,6 +142,8 @@ class ClauseResult:
             "shapes": dict(self.shapes),
             "counterexamples": list(self.counterexamples),
             "in_catalogue": self.in_catalogue,
+            "scope": self.info.scope,
+            "scope_reason": self.info.scope_reason,
         }
 
 
@@ -197,7 +204,13 @@ class Report:
 
     @property
     def unexercised(self) -> tuple[ClauseResult, ...]:
-        return tuple(c for c in self.clauses if not c.exercised)
+        """Clauses a run can exercise (or of unknown scope) that this one did not: the gaps a vendor must see."""
+        return tuple(c for c in self.clauses if not c.exercised and not c.not_observable)
+
+    @property
+    def not_observable(self) -> tuple[ClauseResult, ...]:
+        """Unexercised clauses no run can observe through the adapter protocol: listed apart, quietly."""
+        return tuple(c for c in self.clauses if c.not_observable)
 
     def sections(self) -> list[tuple[str, list[ClauseResult]]]:
         """Clauses grouped by spec section, in first-seen order."""
@@ -259,6 +272,7 @@ class Report:
             "coverage": {
                 "exercised": sum(1 for c in self.clauses if c.exercised),
                 "unexercised": [c.info.id for c in self.unexercised],
+                "not_observable": [c.info.id for c in self.not_observable],
             },
             "warnings": list(self.warnings),
         }

@@ -11,7 +11,8 @@ line is ``reports/schemas/results-record.schema.json`` (package data). Record ty
     dict), the suite version, the interpretation profile in force (a dict of the AMB-* switches), the Hypothesis
     profile and seed, the command line, the ``--iut`` argument, and the start time (ISO 8601, UTC).
 ``clause_catalogue`` (``ClauseCatalogue``) — once, early: every clause the suite knows ({id, level, section,
-    summary}), so a report can group clauses by spec section and list the clauses nobody exercised.
+    summary}, optionally scope and scope_reason), so a report can group clauses by spec section and list the clauses
+    nobody exercised — loudly the testable ones, quietly the ones no run can observe.
 ``check`` (``Check``) — any number: aggregated counts of judgements. ``count`` judgements of ``clause`` came out
     ``verdict`` in test ``test_id``, on frames of the given packet shapes (``{"ipv6": 3, "tunnel": 1}``). A report sums
     all ``check`` records, so a writer may flush partial counts as often as it likes.
@@ -89,6 +90,10 @@ LEVELS = ("MUST", "SHOULD", "MAY", "V1-INHERITED", "DERIVED", "INTERPRETATION")
 """Clause strengths (spec section 0.1) plus the reading of an AMB-* ambiguity."""
 
 RUN_STATUSES = ("complete", "interrupted")
+
+SCOPES = ("testable", "not-observable")
+"""Whether a run can exercise a clause at all through the adapter protocol (``ClauseInfo.scope``)."""
+NOT_OBSERVABLE = "not-observable"
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -250,19 +255,41 @@ class ClauseInfo:
     level: str
     """One of ``LEVELS``."""
     section: str
-    """The spec section it belongs to, as the report's group heading (e.g. ``3. Receive path (RX-*)``)."""
+    """The spec section it belongs to, as the report's group heading (e.g. ``3.2 Receive path: clauses``). Reports
+    keep the catalogue's order of sections (the spec's), never an alphabetical one."""
     summary: str
+    scope: str | None = None
+    """One of ``SCOPES``: ``testable`` (a run can exercise it; unexercised means a gap) or ``not-observable`` (no
+    run can, through the adapter protocol). ``None`` in files written before the field existed: treated as testable,
+    so an old report stays as loud as it was."""
+    scope_reason: str = ""
+    """One line saying why, shown beside a not-observable clause."""
+
+    @property
+    def observable(self) -> bool:
+        return self.scope != NOT_OBSERVABLE
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "level": self.level, "section": self.section, "summary": self.summary}
+        out: dict[str, Any] = {"id": self.id, "level": self.level, "section": self.section, "summary": self.summary}
+        if self.scope is not None:
+            out["scope"] = self.scope
+            out["scope_reason"] = self.scope_reason
+        return out
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any], where: str) -> Self:
+        scope = _opt_str(obj, "scope", where)
+        if scope is not None and scope not in SCOPES:
+            raise RecordFormatError(
+                f"{where}.scope: unknown scope {scope[:40]!r} (expected one of {', '.join(SCOPES)})"
+            )
         return cls(
             id=_str(obj, "id", where),
             level=_level(obj, "level", where),
             section=_str(obj, "section", where),
             summary=_str(obj, "summary", where),
+            scope=scope,
+            scope_reason=_opt_str(obj, "scope_reason", where) or "",
         )
 
 

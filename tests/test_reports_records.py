@@ -11,6 +11,8 @@ import pytest
 from reports.records import (
     RECORD_SCHEMA_FILE,
     Check,
+    ClauseCatalogue,
+    ClauseInfo,
     Finding,
     RecordFormatError,
     Verdict,
@@ -103,3 +105,35 @@ def test_crypto_status_names_follow_oob03_and_say_when_undefined() -> None:
     assert crypto_status_name(6) == "CRYPTO_INVALID_PACKET_SYNTAX"
     assert crypto_status_name(7) == "CRYPTO_INVALID_PROTOCOL"
     assert crypto_status_name(8) == "undefined CryptoStatus 8"
+
+
+def test_clause_info_scope_is_optional_and_checked() -> None:
+    """``scope`` is additive: a catalogue written before it existed loads with ``scope=None`` (treated as testable)."""
+    old = (
+        '{"type":"clause_catalogue","schema":1,'
+        '"clauses":[{"id":"RX-INDICATE-ALL","level":"MUST","section":"3","summary":"s"}]}'
+    )
+    record = loads(old)
+    assert isinstance(record, ClauseCatalogue)
+    assert record.clauses[0].scope is None
+    assert record.clauses[0].observable
+    assert dumps(record) == dumps(loads(dumps(record)))
+    assert '"scope"' not in dumps(record)  # an old record is written back unchanged
+    new = ClauseCatalogue(
+        clauses=(
+            ClauseInfo(
+                id="TX-LSO-CAP",
+                level="DERIVED",
+                section="6 Send path",
+                summary="s",
+                scope="not-observable",
+                scope_reason="send path",
+            ),
+        )
+    )
+    line = dumps(new)
+    jsonschema.Draft202012Validator(load_schema(RECORD_SCHEMA_FILE)).validate(json.loads(line))
+    assert loads(line) == new
+    assert not new.clauses[0].observable
+    with pytest.raises(RecordFormatError, match="unknown scope"):
+        loads(line.replace('"not-observable"', '"maybe"'))
