@@ -173,7 +173,12 @@ class IutSession:
                 ended_at=now(),
                 status=status,
                 exit_code=code,
-                stats={"frames_judged": self.frames_judged, "scenarios": self.scenarios, "errors": self.error_count},
+                stats={
+                    "frames_judged": self.frames_judged,
+                    "scenarios": self.scenarios,
+                    "errors": self.error_count,
+                    "restarts": int(getattr(self.adapter, "restarts", 0) or 0),
+                },
             )
         )
         return code
@@ -231,7 +236,7 @@ class IutSession:
         self._errors[test_id] += 1
         self._tally(test_id, outcome.error.clause, Verdict.ERROR, ())
         if self._errors[test_id] <= MAX_ERRORS_PER_TEST:
-            stderr = getattr(self.adapter, "stderr_tail", "")
+            stderr = getattr(self.adapter, "stderr_text", "")
             self._write(
                 records.ErrorRecord(
                     message=outcome.error.message,

@@ -300,14 +300,29 @@ def _sa_table(rows: Iterable[Mapping[str, Any]]) -> str:
     return f"<table>{head}{''.join(body)}</table>"
 
 
+MAX_DUMP_BYTES = 4096
+"""Frames are hex-dumped up to this many bytes; the rest is counted (the whole frame is in report.json)."""
+MAX_DISSECTION_CHARS = 20_000
+
+
 def _frame_block(title: str, frame: bytes) -> str:
-    d = dissect(frame)
+    shown = frame[:MAX_DUMP_BYTES]
+    d = dissect(shown)
+    text = d.text
+    if text is not None and len(text) > MAX_DISSECTION_CHARS:
+        text = text[:MAX_DISSECTION_CHARS] + f"\n… ({len(text) - MAX_DISSECTION_CHARS} more characters)"
     dissection = (
-        f"<details open><summary>dissection (scapy)</summary><pre>{e(d.text)}</pre></details>"
-        if d.text is not None
+        f"<details open><summary>dissection (scapy)</summary><pre>{e(text)}</pre></details>"
+        if text is not None
         else f"<p class='muted'>No dissection: {e(d.problem)}</p>"
     )
-    return f"<h3>{e(title)} ({len(frame)} bytes)</h3><pre>{e(hexdump(frame))}</pre>{dissection}"
+    rest = len(frame) - len(shown)
+    more = (
+        f"<p class='muted'>… {rest} more bytes not shown (the whole frame is in report.json and failures.pcapng)</p>"
+        if rest
+        else ""
+    )
+    return f"<h3>{e(title)} ({len(frame)} bytes)</h3><pre>{e(hexdump(shown))}</pre>{more}{dissection}"
 
 
 def _counterexample(cx: Counterexample) -> str:
