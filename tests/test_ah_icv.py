@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+from _wire_values import ah_layers, ipv4_headers, ipv6_headers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +21,6 @@ from reference_model.packets import (
 from reference_model.wire.ah import ah_length, verify_ah
 from reference_model.wire.dissect import dissect_datagram
 from reference_model.wire.frame import encode_datagram
-from tests._wire_values import ah_layers, ipv4_headers, ipv6_headers
 
 FLIPS = settings(max_examples=12, suppress_health_check=[HealthCheck.too_slow])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+from _wire_values import datagrams, frames, lookup_for, unique_spis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -12,7 +13,6 @@ from reference_model.constants import ETHERNET_MIN_FRAME, Operation
 from reference_model.ndis import IPAddress, SecAssoc
 from reference_model.packets import Datagram, Frame, Ipv4Header, Upper
 from reference_model.wire.frame import decode_frame, encode_datagram, encode_frame
-from tests._wire_values import datagrams, frames, lookup_for, unique_spis
 
 SLOW = settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much], max_examples=150)
 

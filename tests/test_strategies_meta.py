@@ -7,6 +7,7 @@ one frame meeting. A disagreement names both sides: the strategy's shape/label a
 from __future__ import annotations
 
 import pytest
+from _strategy_helpers import loaded_model, lookup_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,7 +28,6 @@ from strategies import (
     scenarios,
 )
 from strategies.values import AddSa, DeleteSa, SetOffload, UpdateSaStep
-from tests._strategy_helpers import loaded_model, lookup_for
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

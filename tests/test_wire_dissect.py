@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+from _wire_values import esp_layers, frames, ipv4_headers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -13,7 +14,6 @@ from reference_model.wire.checksum import internet_checksum
 from reference_model.wire.dissect import dissect_datagram, dissect_frame
 from reference_model.wire.frame import encode_datagram, encode_frame
 from reference_model.wire.udp import ike_packet, nat_keepalive
-from tests._wire_values import esp_layers, frames, ipv4_headers
 
 V4 = Ipv4Header(src=ipaddress.IPv4Address("10.0.0.1"), dst=ipaddress.IPv4Address("10.0.0.2"))
 
