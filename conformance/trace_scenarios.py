@@ -118,8 +118,10 @@ def _derived_seed(seed: int, family: int, run: int) -> int:
 def generate_scenarios(caps: Capabilities, *, seed: int, count: int) -> list[PackScenario]:
     """``count`` scenarios for ``caps``, the same for the same ``seed`` (see the module docstring for how).
 
-    Each family is drawn in its own Hypothesis run (the family cannot depend on state outside the run: Hypothesis
-    insists that a test draws the same way for the same choices); the results are interleaved, so scenario k is
+    The first scenario of each family is Hypothesis' simplest draw for it, identical for every seed (so every pack
+    holds the minimal case of each family); the seed decides the rest. Each family is drawn in its own Hypothesis
+    run (the family cannot depend on state outside the run: Hypothesis insists that a test draws the same way for
+    the same choices); the results are interleaved, so scenario k is
     of family k modulo the number of families.
     """
     check_feasible(caps)
