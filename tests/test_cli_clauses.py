@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import inspect
 import json
-from types import ModuleType
-from typing import cast
 
 import pytest
 
-from conformance.cli import COMMANDS, CommandModule, main
-
-PLACEHOLDER_ARGS = {"run": ["--iut", "scapy"]}
-"""Required options of placeholder commands, so argparse accepts the call."""
+from conformance.cli import main
 
 
 def test_clauses_table_lists_every_clause(capsys: pytest.CaptureFixture[str]) -> None:
@@ -63,15 +57,6 @@ def test_cli_debug_reraises_user_error() -> None:
 
     with pytest.raises(UserError, match="RX-NO-SA-NO-OOB"):
         main(["clauses", "RX-NO-SA", "--debug"])
-
-
-@pytest.mark.parametrize("module", COMMANDS, ids=lambda module: module.NAME)
-def test_cli_placeholder_command_exits_2(module: CommandModule, capsys: pytest.CaptureFixture[str]) -> None:
-    """Commands still built on ``not_implemented`` say so and exit 2 (implemented ones are covered elsewhere)."""
-    if "not_implemented(" not in inspect.getsource(cast(ModuleType, module)):
-        pytest.skip(f"{module.NAME} is implemented")
-    assert main([module.NAME, *PLACEHOLDER_ARGS.get(module.NAME, [])]) == 2
-    assert "not implemented yet" in capsys.readouterr().err
 
 
 def test_cli_without_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,22 +8,14 @@ traceback for their own typos (``--debug`` shows one).
 
 from __future__ import annotations
 
-import sys
+__all__ = ["COMMAND_MODULES", "EXIT_USAGE", "UserError"]
 
-__all__ = ["COMMAND_MODULES", "EXIT_USAGE", "UserError", "not_implemented"]
-
-COMMAND_MODULES = ("run", "adapters", "export", "judge", "report", "matrix", "clauses")
+COMMAND_MODULES = ("run", "adapters", "export", "judge", "report", "matrix", "mutants", "clauses")
 """Module names under ``conformance.commands``, in the order ``--help`` lists them."""
 
 EXIT_USAGE = 2
-"""Exit status for user errors and unimplemented commands (argparse uses 2 for usage errors too)."""
+"""Exit status for user errors (argparse uses 2 for usage errors too)."""
 
 
 class UserError(Exception):
     """A mistake of the user, reported as ``ipsecov2-conformance: error: <message>`` and exit status 2."""
-
-
-def not_implemented(name: str) -> int:
-    """Placeholder body of a command the lead has not filled in yet."""
-    print(f"ipsecov2-conformance: {name}: not implemented yet", file=sys.stderr)
-    return EXIT_USAGE
